@@ -1,0 +1,168 @@
+"""The ``monosearch`` command: thin shells over the library's functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from .errors import BadRequest, CorpusNotFound, IndexLocked, IndexNotBuilt
+from .indexer import ReindexReport, reindex
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
+
+PROGRESS_WIDTH = 30
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("MONOSEARCH_CORPUS", "corpus"))
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("MONOSEARCH_INDEX", "index"))
+
+
+def build_argparser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monosearch", description="Search drug monographs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("reindex", help="bring the index in step with the corpus")
+    run.add_argument("--corpus", type=Path, default=None, help="monograph folder (corpus/)")
+    run.add_argument("--index", type=Path, default=None, help="index folder (index/)")
+    run.add_argument("--full", action="store_true", help="rebuild everything")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long for a running reindex instead of exiting 75")
+    run.add_argument("--quiet", action="store_true", help="print only problems")
+
+    find = commands.add_parser("query", help="search the index")
+    find.add_argument("text", nargs="?", default="", help="query text (empty: browse)")
+    find.add_argument("--drug", action="append", default=[])
+    find.add_argument("--indication", action="append", default=[])
+    find.add_argument("--section", action="append", default=[])
+    find.add_argument("--page", default=None)
+    find.add_argument("--per-page", dest="per_page", default=None)
+    find.add_argument("--index", type=Path, default=None)
+    find.add_argument("--json", action="store_true", help="print the JSON API's body")
+
+    serve = commands.add_parser("serve", help="run the web front end")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--index", type=Path, default=None)
+    serve.add_argument("--corpus", type=Path, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_argparser().parse_args(argv)
+    try:
+        return {"reindex": run_reindex, "query": run_query, "serve": run_serve}[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_reindex(args) -> int:
+    corpus = args.corpus or default_corpus()
+    index = args.index or default_index()
+    progress = _progress_bar if sys.stderr.isatty() and not args.quiet else None
+    try:
+        report = reindex(corpus, index, full=args.full, wait=args.wait, progress=progress)
+    except CorpusNotFound as err:
+        print(f"monosearch: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except IndexLocked as err:
+        print(f"monosearch: {err}", file=sys.stderr)
+        return EXIT_LOCKED
+    if progress:
+        sys.stderr.write("\r" + " " * (PROGRESS_WIDTH + 30) + "\r")
+    for error in report.errors:
+        print(f"rejected: {error}", file=sys.stderr)
+    if not args.quiet or report.errors:
+        print(format_summary(report))
+    return EXIT_REJECTED if report.errors else EXIT_OK
+
+
+def format_summary(report: ReindexReport) -> str:
+    kind = "full" if report.full else "incremental"
+    return (f"indexed {report.monographs} monographs ({report.sections} sections), "
+            f"{len(report.errors)} rejected in {report.seconds:.2f} s [{kind}: "
+            f"{report.added} added, {report.changed} changed, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged; generation {report.generation}]")
+
+
+def _progress_bar(done: int, total: int) -> None:
+    filled = PROGRESS_WIDTH * done // max(total, 1)
+    bar = "#" * filled + "-" * (PROGRESS_WIDTH - filled)
+    sys.stderr.write(f"\rparsing [{bar}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def run_query(args) -> int:
+    from .backends.whoosh import WhooshBackend
+    from .query import SearchRequest
+
+    params = {"q": args.text, "page": args.page, "per_page": args.per_page}
+    lists = {"drug": args.drug, "indication": args.indication, "section": args.section}
+    try:
+        request = SearchRequest.from_params(params.get, lambda name: lists.get(name, []))
+        backend = WhooshBackend(args.index or default_index())
+        body = backend.search(request)
+    except BadRequest as err:
+        print(f"monosearch: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except IndexNotBuilt as err:
+        print(f"monosearch: {err}", file=sys.stderr)
+        return EXIT_REJECTED
+    if args.json:
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        print(format_results(body))
+    return EXIT_OK
+
+
+def format_results(body: dict) -> str:
+    lines = [f"{body['total']} sections match {body['query']!r} "
+             f"(page {body['page']}, {body['took_ms']} ms)"]
+    if body["corrected"]:
+        lines.append(f"did you mean: {body['corrected']}")
+    first = (body["page"] - 1) * body["per_page"]
+    for number, hit in enumerate(body["results"], start=first + 1):
+        snippet = re.sub(r"</?mark>", "*", body_text(hit["snippet"]))
+        lines.append(f"{number:3}. {hit['drug_name']} - {hit['heading']}  ({hit['id']})")
+        lines.append(f"     {' '.join(snippet.split())}")
+    for name, buckets in body["facets"].items():
+        shown = ", ".join(f"{b['label']} ({b['count']})" for b in buckets[:8])
+        lines.append(f"{name}: {shown}")
+    lines.append(body["disclaimer"])
+    return "\n".join(lines)
+
+
+def body_text(snippet: str) -> str:
+    import html
+    return html.unescape(re.sub(r"<(?!/?mark>)[^>]*>", "", snippet))
+
+
+def run_serve(args) -> int:
+    from web import create_app
+
+    index = args.index or default_index()
+    corpus = args.corpus or default_corpus()
+    try:
+        from . import store
+        if store.current_generation(index) is None:
+            print(f"no index in {index}: building it from {corpus} ...", file=sys.stderr)
+            report = reindex(corpus, index, wait=60)
+            for error in report.errors:
+                print(f"rejected: {error}", file=sys.stderr)
+            print(format_summary(report), file=sys.stderr)
+    except (CorpusNotFound, IndexLocked, IndexNotBuilt) as err:
+        print(f"monosearch: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus)})
+    app.run(host=args.host, port=args.port, threaded=True)
+    return EXIT_OK

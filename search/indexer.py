@@ -1,0 +1,229 @@
+"""Monographs -> section documents -> a new index generation, swapped in atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from . import store
+from .errors import CorpusNotFound, MonographError
+from .models import Monograph
+from .parsing import iter_corpus_files, read_monograph, slugify
+from .schema import SCHEMA_VERSION, build_schema
+from .sections import SECTION_KEYWORDS
+from .vocabulary import DATA_DIR, Vocabulary, default_vocabulary
+
+WRITER_TIMEOUT_SECONDS = 10.0  # we hold our own lock, so Whoosh's is never contended
+WRITER_LIMIT_MB = 256
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ReindexReport:
+    generation: str | None = None  # None: nothing changed, no new generation
+    monographs: int = 0  # in the index after this run
+    sections: int = 0
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    full: bool = False
+    errors: list[MonographError] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def drug_facts(monograph: Monograph, vocabulary: Vocabulary) -> dict:
+    """Drug-level values shared by every section document: indications and classes
+    as (slug, label) pairs."""
+    if monograph.indications:
+        indications = [vocabulary.resolve(name) for name in monograph.indications]
+    else:
+        usage = monograph.section_of_type("usage")
+        slugs = vocabulary.extract_indications(usage.text) if usage else []
+        indications = [(slug, vocabulary.label(slug)) for slug in slugs]
+    classes = [(slugify(name), name) for name in monograph.drug_class if slugify(name)]
+    return {
+        "indications": list(dict.fromkeys(indications)),
+        "drug_class": list(dict.fromkeys(classes)),
+    }
+
+
+def section_documents(monograph: Monograph, vocabulary: Vocabulary) -> list[dict]:
+    """One Whoosh document per ``###`` section."""
+    facts = drug_facts(monograph, vocabulary)
+    indications = ",".join(slug for slug, _ in facts["indications"])
+    classes = ",".join(slug for slug, _ in facts["drug_class"])
+    name_text = " ".join((monograph.title, *monograph.brands))
+    documents = []
+    for position, section in enumerate(monograph.sections):
+        document = {
+            "id": f"{monograph.slug}#{section.anchor}",
+            "drug": monograph.slug,
+            "drug_name": name_text,
+            "section": section.type,
+            "heading": section.heading,
+            "section_terms": SECTION_KEYWORDS.get(section.type, ""),
+            "indications": indications,
+            "drug_class": classes,
+            "body": section.text,
+            "spelling": f"{name_text} {section.heading} {section.text}",
+            "anchor": section.anchor,
+            "position": position,
+            "markdown": section.markdown,
+            "path": monograph.path,
+            "content_hash": monograph.content_hash,
+        }
+        if position == 0:
+            document["monograph"] = {
+                "title": monograph.title,
+                "brands": list(monograph.brands),
+                "drug_class": [label for _, label in facts["drug_class"]],
+                "intro": monograph.intro,
+                "disclaimer": monograph.disclaimer,
+            }
+        documents.append(document)
+    return documents
+
+
+def vocabulary_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(DATA_DIR.glob("*.json")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: float = 0.0,
+            progress: Progress | None = None, vocabulary: Vocabulary | None = None
+            ) -> ReindexReport:
+    """Bring the index in step with the corpus folder. Only changed files are parsed
+    and rewritten unless ``full``; the result becomes live atomically."""
+    started = time.perf_counter()
+    if not corpus_dir.is_dir():
+        raise CorpusNotFound(f"corpus folder not found: {corpus_dir}")
+    vocabulary = vocabulary or default_vocabulary()
+    with store.reindex_lock(index_dir, wait):
+        store.collect_garbage(index_dir)
+        base, old = _incremental_base(index_dir, full)
+        report = ReindexReport(full=base is None)
+        files, entries = _scan(corpus_dir, report)
+        changed = {slug: file for slug, file in files.items()
+                   if old.get(slug, {}).get("hash") != entries[slug]["hash"]
+                   or old[slug].get("path") != entries[slug]["path"]}
+        removed = [slug for slug in old if slug not in files]
+        for slug in files.keys() - changed.keys():
+            entries[slug] = old[slug]
+        total = len(changed)
+        parsed: list[Monograph] = []
+        for done, (slug, file) in enumerate(sorted(changed.items()), start=1):
+            try:
+                parsed.append(read_monograph(file, entries[slug]["path"]))
+            except MonographError as err:
+                report.errors.append(err)
+                del entries[slug]
+                if slug in old:
+                    removed.append(slug)
+            if progress:
+                progress(done, total)
+        new = {m.slug for m in parsed}
+        report.added = sum(1 for slug in new if slug not in old)
+        report.changed = len(new) - report.added
+        report.deleted = len(removed)
+        report.unchanged = len(entries) - len(new)
+        if base is not None and not parsed and not removed:
+            report.generation = base
+        else:
+            report.generation = _write_generation(index_dir, base, parsed, removed, entries,
+                                                  vocabulary)
+            store.collect_garbage(index_dir)
+        report.monographs = len(entries)
+        report.sections = sum(entry["sections"] for entry in entries.values())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _incremental_base(index_dir: Path, full: bool) -> tuple[str | None, dict]:
+    """(generation to start from, its monographs) or (None, {}) for a full build.
+    A damaged index, an older schema or a changed vocabulary forces a full build."""
+    if full:
+        return None, {}
+    try:
+        current = store.current_generation(index_dir)
+        if current is None:
+            return None, {}
+        manifest = store.read_manifest(index_dir / current)
+    except Exception:  # noqa: BLE001 - any damage means: rebuild from scratch
+        return None, {}
+    if (manifest.get("schema_version") != SCHEMA_VERSION
+            or manifest.get("vocabulary") != vocabulary_fingerprint()):
+        return None, {}
+    return current, manifest.get("monographs", {})
+
+
+def _scan(corpus_dir: Path, report: ReindexReport) -> tuple[dict[str, Path], dict[str, dict]]:
+    """Every monograph file by slug, with its hash; a repeated slug is an error for the
+    second file in path order."""
+    files: dict[str, Path] = {}
+    entries: dict[str, dict] = {}
+    for file in iter_corpus_files(corpus_dir):
+        slug = file.stem
+        shown = str(file)
+        if slug in files:
+            report.errors.append(MonographError(shown, f"duplicate slug {slug!r} "
+                                                       f"(also {files[slug]})"))
+            continue
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError as err:
+            report.errors.append(MonographError(shown, f"cannot read file ({err.strerror})"))
+            continue
+        files[slug] = file
+        entries[slug] = {"path": shown, "hash": digest, "sections": 0}
+    return files, entries
+
+
+def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph],
+                      removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary
+                      ) -> str:
+    number = store.next_generation_number(index_dir)
+    tmp = store.start_generation(index_dir, number, base)
+    if base is None:
+        index = whoosh_index.create_in(str(tmp), build_schema())
+    else:
+        index = whoosh_index.open_dir(str(tmp))
+    old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
+    writer = index.writer(timeout=WRITER_TIMEOUT_SECONDS, limitmb=WRITER_LIMIT_MB)
+    try:
+        for slug in removed:
+            writer.delete_by_term("drug", slug)
+        for monograph in parsed:
+            if base is not None and monograph.slug in old_entries:
+                writer.delete_by_term("drug", monograph.slug)
+            facts = drug_facts(monograph, vocabulary)
+            for document in section_documents(monograph, vocabulary):
+                writer.add_document(**document)
+            entries[monograph.slug].update(
+                title=monograph.title,
+                sections=len(monograph.sections),
+                indications=facts["indications"],
+                drug_class=facts["drug_class"],
+            )
+        writer.commit(optimize=base is None)
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        index.close()
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "vocabulary": vocabulary_fingerprint(),
+        "generation": store.generation_name(number),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "monographs": entries,
+    }
+    return store.publish_generation(index_dir, tmp, number, manifest)

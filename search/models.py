@@ -1,0 +1,34 @@
+"""Plain data produced by the parser: no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str  # heading text as written (trailing colons removed)
+    anchor: str  # unique within the monograph, used in URLs and document ids
+    type: str  # canonical section type, see search.sections.SECTION_TYPES
+    markdown: str  # the section's markdown source, without its heading line
+    text: str  # plain text for indexing and snippets
+    line: int  # 1-based line of the heading in the file
+
+
+@dataclass(frozen=True)
+class Monograph:
+    slug: str
+    title: str
+    path: str  # as given to the parser (relative to the corpus when from iter_corpus)
+    sections: tuple[Section, ...]
+    brands: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()  # from front matter; empty when derived later
+    drug_class: tuple[str, ...] = ()
+    disclaimer: str | None = None  # markdown of the closing **Disclaimer:** paragraph
+    intro: str = ""  # markdown between the title and the first section
+    h1: str | None = None
+    front_matter: dict = field(default_factory=dict, compare=False, hash=False)
+    content_hash: str = ""
+
+    def section_of_type(self, section_type: str) -> Section | None:
+        return next((s for s in self.sections if s.type == section_type), None)

@@ -1,0 +1,44 @@
+"""The Whoosh schema and its field names."""
+
+from __future__ import annotations
+
+from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+SCHEMA_VERSION = 1  # bump when the fields change; an older index is rebuilt
+
+# BM25F field weights: a word in the drug's name or the heading says more than the body.
+DRUG_NAME_BOOST = 4.0
+HEADING_BOOST = 2.0
+SECTION_KEYWORDS_BOOST = 1.5
+
+# Fields searched by a plain query.
+SEARCH_FIELDS = ("drug_name", "heading", "section_terms", "body")
+
+
+def body_analyzer():
+    # minsize=1 keeps doses ("2 mg"); stop words are still dropped.
+    return StemmingAnalyzer(minsize=1)
+
+
+def build_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),  # "<slug>#<anchor>"
+        drug=ID(stored=True),  # drug slug
+        drug_name=TEXT(analyzer=body_analyzer(), stored=True, field_boost=DRUG_NAME_BOOST),
+        section=ID(stored=True),  # canonical section type
+        heading=TEXT(analyzer=body_analyzer(), stored=True, field_boost=HEADING_BOOST),
+        section_terms=TEXT(analyzer=body_analyzer(), field_boost=SECTION_KEYWORDS_BOOST),
+        indications=KEYWORD(stored=True, commas=True),  # slugs, comma-separated
+        drug_class=KEYWORD(stored=True, commas=True),
+        body=TEXT(analyzer=body_analyzer(), stored=True),
+        # Unstemmed words of name, heading and body: the dictionary for "did you mean".
+        spelling=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=3), phrase=False),
+        anchor=STORED,
+        position=NUMERIC(stored=True, sortable=True),  # section order within its monograph
+        markdown=STORED,  # section source, for the drug page
+        path=STORED,
+        content_hash=ID(stored=True),
+        # Drug-level data, stored on the first section document of each monograph only.
+        monograph=STORED,
+    )

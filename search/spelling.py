@@ -1,0 +1,46 @@
+"""'Did you mean': a close index word for each query word the index does not know."""
+
+from __future__ import annotations
+
+import re
+
+from .query import plain_words
+from .schema import SEARCH_FIELDS
+
+MIN_WORD_CHARS = 3
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (adjacent transpositions count once)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1,
+                             previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def suggest_correction(text: str, reader, analyzer) -> str | None:
+    """The query with unknown words replaced by their closest index word, or None."""
+    corrected = text
+    for word in plain_words(text):
+        lower = word.lower()
+        if len(lower) < MIN_WORD_CHARS or lower.isdigit():
+            continue
+        stems = [token.text for token in analyzer(lower)]
+        if not stems or any(reader.doc_frequency(field, stem)
+                            for field in SEARCH_FIELDS for stem in stems):
+            continue
+        max_distance = 1 if len(lower) <= 4 else 2
+        candidates = list(reader.terms_within("spelling", lower, max_distance))
+        if not candidates:
+            continue
+        best = min(candidates, key=lambda c: (edit_distance(lower, c),
+                                              -reader.doc_frequency("spelling", c), c))
+        corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, corrected, count=1)
+    return corrected if corrected != text else None

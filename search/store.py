@@ -1,0 +1,180 @@
+"""Index generations on disk, the pointer to the live one, and the reindex lock.
+
+Layout of an index folder::
+
+    CURRENT              name of the live generation, replaced atomically
+    .lock                flock()ed by the reindex that is running
+    gen-000007/          a complete Whoosh index plus manifest.json
+    .tmp-gen-000008-123  a generation being built (removed if its builder died)
+
+Readers only ever open the generation CURRENT names, so they never see a half-built
+index; a killed reindex leaves CURRENT untouched.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import IndexLocked, IndexNotBuilt
+
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+MANIFEST_FILE = "manifest.json"
+TMP_PREFIX = ".tmp-"
+KEEP_GENERATIONS = 3  # live one plus older ones a slow reader may still have open
+LOCK_POLL_SECONDS = 0.1
+_GEN_RE = re.compile(r"^gen-(\d{6,})$")
+
+
+def generation_name(number: int) -> str:
+    return f"gen-{number:06d}"
+
+
+def current_generation(index_dir: Path) -> str | None:
+    """Name of the live generation, or None when no index was ever published."""
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="ascii").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise IndexNotBuilt(f"cannot read {index_dir / CURRENT_FILE}: {err}") from err
+    if not _GEN_RE.match(name):
+        raise IndexNotBuilt(f"{index_dir / CURRENT_FILE} names no generation ({name[:40]!r})")
+    return name
+
+
+def read_manifest(generation_dir: Path) -> dict:
+    try:
+        return json.loads((generation_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise IndexNotBuilt(f"index generation {generation_dir} is damaged: {err}") from err
+
+
+def list_generations(index_dir: Path) -> list[str]:
+    if not index_dir.is_dir():
+        return []
+    return sorted(p.name for p in index_dir.iterdir() if _GEN_RE.match(p.name))
+
+
+def next_generation_number(index_dir: Path) -> int:
+    numbers = [int(_GEN_RE.match(name).group(1)) for name in list_generations(index_dir)]
+    current = current_generation(index_dir)
+    if current:
+        numbers.append(int(_GEN_RE.match(current).group(1)))
+    return max(numbers, default=0) + 1
+
+
+@contextmanager
+def reindex_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index's reindex lock. flock() dies with its process, so a killed
+    reindex never leaves a stale lock behind."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / LOCK_FILE
+    handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - closed in finally
+    try:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as err:
+                if err.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    raise IndexLocked(
+                        f"another reindex is running on {index_dir} (pid {holder}); "
+                        "wait for it or pass --wait SECONDS") from None
+                time.sleep(LOCK_POLL_SECONDS)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def start_generation(index_dir: Path, number: int, base: str | None) -> Path:
+    """A fresh build folder; with base, a hard-linked copy of that generation (Whoosh
+    never rewrites a segment file in place, so the live generation is not touched)."""
+    tmp = index_dir / f"{TMP_PREFIX}{generation_name(number)}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if base:
+        for item in (index_dir / base).iterdir():
+            if item.is_file() and not item.name.endswith("LOCK") and item.name != MANIFEST_FILE:
+                try:
+                    os.link(item, tmp / item.name)
+                except OSError:
+                    shutil.copy2(item, tmp / item.name)
+    return tmp
+
+
+def publish_generation(index_dir: Path, tmp: Path, number: int, manifest: dict) -> str:
+    """Make a finished build the live generation, crash-safely."""
+    (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    for item in tmp.iterdir():
+        _fsync_file(item)
+    _fsync_dir(tmp)
+    name = generation_name(number)
+    final = index_dir / name
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    pointer = index_dir / f"{TMP_PREFIX}{CURRENT_FILE}-{os.getpid()}"
+    pointer.write_text(name + "\n", encoding="ascii")
+    _fsync_file(pointer)
+    os.replace(pointer, index_dir / CURRENT_FILE)
+    _fsync_dir(index_dir)
+    return name
+
+
+def collect_garbage(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str]:
+    """Remove leftovers of dead builds and all but the newest ``keep`` generations.
+    Call only while holding the reindex lock."""
+    removed = []
+    current = current_generation(index_dir)
+    for item in index_dir.iterdir():
+        if item.name.startswith(TMP_PREFIX):
+            _remove(item)
+            removed.append(item.name)
+    generations = [g for g in list_generations(index_dir) if g != current]
+    for name in generations[: max(len(generations) - (keep - 1), 0)]:
+        _remove(index_dir / name)
+        removed.append(name)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _fsync_file(path: Path) -> None:
+    if path.is_file():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

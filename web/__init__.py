@@ -1,0 +1,55 @@
+"""Flask front end: the search page, drug pages and the JSON API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from search.backends.whoosh import WhooshBackend
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """App factory: defaults, then the environment, then the caller's overrides."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        INDEX_DIR=os.environ.get("MONOSEARCH_INDEX", "index"),
+        CORPUS_DIR=os.environ.get("MONOSEARCH_CORPUS", "corpus"),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["monosearch"] = WhooshBackend(Path(app.config["INDEX_DIR"]))
+
+    from search import DISCLAIMER
+
+    from . import views
+
+    app.jinja_env.globals["config_disclaimer"] = DISCLAIMER
+
+    app.register_blueprint(views.blueprint)
+    views.register_error_handlers(app)
+
+    @app.after_request
+    def add_security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

@@ -1,0 +1,175 @@
+"""Routes: "/" and "/drug/<slug>" (HTML), "/api/..." (JSON), sharing one search helper."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, NotFound
+
+from search import DISCLAIMER
+from search.errors import BadRequest, IndexNotBuilt
+from search.query import SearchRequest
+from search.sections import section_label
+
+from .render import render_markdown
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("monosearch", __name__)
+
+SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+FACET_TITLES = {"drug": "Drug", "indication": "Indication", "section": "Section"}
+PAGE_LINKS = 9  # page numbers shown around the current page
+
+
+def _backend():
+    return current_app.extensions["monosearch"]
+
+
+def run_search(args) -> dict:
+    """Validate query-string args and search; raises BadRequest or IndexNotBuilt."""
+    search_request = SearchRequest.from_params(args.get, args.getlist)
+    return _backend().search(search_request)
+
+
+def _error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}, "disclaimer": DISCLAIMER}
+
+
+def api_error(status: int, code: str, message: str):
+    return jsonify(_error_body(code, message)), status
+
+
+# -- JSON API --------------------------------------------------------------------------
+@blueprint.get("/api/search")
+def api_search():
+    try:
+        return jsonify(run_search(request.args))
+    except BadRequest as err:
+        return api_error(400, err.code, str(err))
+    except IndexNotBuilt as err:
+        log.error("search unavailable: %s", err)
+        return api_error(503, "index_unavailable", "the search index is not available yet")
+
+
+@blueprint.get("/api/drugs/<slug>")
+def api_drug(slug: str):
+    try:
+        monograph = _backend().monograph(slug) if SLUG_RE.match(slug) else None
+    except IndexNotBuilt:
+        return api_error(503, "index_unavailable", "the search index is not available yet")
+    if monograph is None:
+        return api_error(404, "not_found", f"no monograph named {slug!r}")
+    return jsonify(monograph)
+
+
+@blueprint.get("/healthz")
+def healthz():
+    try:
+        return jsonify({**_backend().health(), "disclaimer": DISCLAIMER})
+    except IndexNotBuilt:
+        return api_error(503, "index_unavailable", "no index is loaded")
+
+
+# -- HTML ------------------------------------------------------------------------------
+@blueprint.get("/")
+def search_page():
+    args = request.args
+    state = {
+        "q": args.get("q", ""),
+        "drug": args.getlist("drug"),
+        "indication": args.getlist("indication"),
+        "section": args.getlist("section"),
+    }
+    try:
+        body = run_search(args)
+    except BadRequest as err:
+        return render_template("search.html", state=state, body=None, error=str(err)), 400
+    except IndexNotBuilt:
+        return render_template("search.html", state=state, body=None,
+                               error="The search index is not available yet."), 503
+    return render_template("search.html", state=state, body=body, error=None,
+                           facets=_facet_view(body, state), pages=_pages(body, state),
+                           titles=FACET_TITLES)
+
+
+@blueprint.get("/drug/<slug>")
+def drug_page(slug: str):
+    if not SLUG_RE.match(slug):
+        raise NotFound()
+    try:
+        monograph = _backend().monograph(slug)
+    except IndexNotBuilt:
+        return render_template("error.html", status=503,
+                               message="The search index is not available yet."), 503
+    if monograph is None:
+        raise NotFound()
+    sections = [{**s, "html": render_markdown(s["markdown"]),
+                 "label": section_label(s["type"])} for s in monograph["sections"]]
+    return render_template(
+        "drug.html", monograph=monograph, sections=sections,
+        intro=render_markdown(monograph["intro"]) if monograph["intro"] else None,
+        monograph_disclaimer=(render_markdown(monograph["monograph_disclaimer"])
+                              if monograph["monograph_disclaimer"] else None))
+
+
+def search_url(state: dict, **changes) -> str:
+    """URL of the search page for a state, with some keys changed."""
+    merged = {**state, **changes}
+    pairs = [("q", merged["q"])] if merged.get("q") else []
+    for name in ("drug", "indication", "section"):
+        pairs += [(name, value) for value in merged.get(name, [])]
+    if merged.get("page", 1) not in (1, None):
+        pairs.append(("page", merged["page"]))
+    return url_for("monosearch.search_page") + ("?" + urlencode(pairs) if pairs else "")
+
+
+def _facet_view(body: dict, state: dict) -> dict:
+    """Facet buckets with the URL that toggles each value (page reset to 1)."""
+    view = {}
+    for name, buckets in body["facets"].items():
+        chosen = state[name]
+        view[name] = [
+            {**bucket, "toggle_url": search_url(state, **{name: (
+                [v for v in chosen if v != bucket["value"]] if bucket["selected"]
+                else [*chosen, bucket["value"]])})}
+            for bucket in buckets
+        ]
+    return view
+
+
+def _pages(body: dict, state: dict) -> dict:
+    last = max((body["total"] + body["per_page"] - 1) // body["per_page"], 1)
+    current = body["page"]
+    first = max(1, min(current - PAGE_LINKS // 2, last - PAGE_LINKS + 1))
+    numbers = range(first, min(first + PAGE_LINKS, last + 1))
+    return {
+        "last": last,
+        "links": [{"number": n, "url": search_url(state, page=n), "current": n == current}
+                  for n in numbers],
+        "previous": search_url(state, page=current - 1) if current > 1 else None,
+        "next": search_url(state, page=current + 1) if current < last else None,
+        "corrected_url": (search_url(state, q=body["corrected"])
+                          if body["corrected"] else None),
+        "first_number": (current - 1) * body["per_page"] + 1,
+    }
+
+
+# -- errors ----------------------------------------------------------------------------
+def register_error_handlers(app) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            code = (err.name or "error").lower().replace(" ", "_")
+            return api_error(err.code or 500, code, err.description or err.name)
+        return render_template("error.html", status=err.code, message=err.name), err.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(err: Exception):
+        log.exception("unexpected error on %s", request.path)
+        if request.path.startswith("/api/"):
+            return api_error(500, "internal_error", "an internal error occurred")
+        return render_template("error.html", status=500,
+                               message="Something went wrong on our side."), 500
