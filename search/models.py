@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -30,5 +30,20 @@ class Monograph:
     front_matter: dict = field(default_factory=dict, compare=False, hash=False)
     content_hash: str = ""
 
+    def as_dict(self) -> dict:
+        """JSON-ready form (front matter and hash left out), as golden files hold it."""
+        data = asdict(self)
+        del data["front_matter"], data["content_hash"]
+        return _lists(data)
+
     def section_of_type(self, section_type: str) -> Section | None:
         return next((s for s in self.sections if s.type == section_type), None)
+
+
+def _lists(value):
+    """Tuples -> lists, recursively, so the dict equals its JSON round trip."""
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(item) for item in value]
+    return value

@@ -52,6 +52,13 @@ def current_generation(index_dir: Path) -> str | None:
     return name
 
 
+def _current_if_readable(index_dir: Path) -> str | None:
+    try:
+        return current_generation(index_dir)
+    except IndexNotBuilt:
+        return None  # a damaged pointer is replaced by the next publish
+
+
 def read_manifest(generation_dir: Path) -> dict:
     try:
         return json.loads((generation_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -67,7 +74,7 @@ def list_generations(index_dir: Path) -> list[str]:
 
 def next_generation_number(index_dir: Path) -> int:
     numbers = [int(_GEN_RE.match(name).group(1)) for name in list_generations(index_dir)]
-    current = current_generation(index_dir)
+    current = _current_if_readable(index_dir)
     if current:
         numbers.append(int(_GEN_RE.match(current).group(1)))
     return max(numbers, default=0) + 1
@@ -144,7 +151,7 @@ def collect_garbage(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str]:
     """Remove leftovers of dead builds and all but the newest ``keep`` generations.
     Call only while holding the reindex lock."""
     removed = []
-    current = current_generation(index_dir)
+    current = _current_if_readable(index_dir)
     for item in index_dir.iterdir():
         if item.name.startswith(TMP_PREFIX):
             _remove(item)

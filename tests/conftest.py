@@ -1,0 +1,86 @@
+"""Shared fixtures: a small real corpus, a real index on disk, the app, a live server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from search.indexer import reindex
+from web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT / "corpus" / "baricitinib.md"
+
+
+def copy_corpus(target: Path) -> Path:
+    """The seed plus the test monographs, in a folder of their own."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SEED, target / SEED.name)
+    for path in sorted((DATA / "corpus").glob("*.md")):
+        shutil.copy(path, target / path.name)
+    return target
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    return copy_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> tuple[Path, Path]:
+    """(corpus, index) built once for read-only tests."""
+    base = tmp_path_factory.mktemp("built")
+    corpus = copy_corpus(base / "corpus")
+    index = base / "index"
+    report = reindex(corpus, index)
+    assert not report.errors
+    return corpus, index
+
+
+@pytest.fixture(scope="session")
+def backend(built):
+    from search.backends.whoosh import WhooshBackend
+
+    backend = WhooshBackend(built[1])
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def app(built):
+    return create_app({"TESTING": True, "INDEX_DIR": str(built[1]),
+                       "CORPUS_DIR": str(built[0])})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """A real Flask server on a loopback port, in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        self.server.server_close()
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server

@@ -1,0 +1,98 @@
+"""Facet counts and totals against a brute-force count over the parsed documents."""
+
+import random
+
+import pytest
+
+from search.indexer import section_documents
+from search.parsing import iter_corpus
+from search.query import SearchRequest
+from search.schema import SEARCH_FIELDS, body_analyzer
+from search.vocabulary import default_vocabulary
+
+FACETS = ("drug", "indication", "section")
+QUERIES = ["", "infections", "dose", "blood", "pregnancy", "nonexistentword"]
+
+
+@pytest.fixture(scope="module")
+def documents(built):
+    """Every section as plain python: its facet values, labels and analyzed words."""
+    analyzer = body_analyzer()
+    docs = []
+    for monograph in iter_corpus(built[0]):
+        for doc in section_documents(monograph, default_vocabulary()):
+            words = {token.text for field in SEARCH_FIELDS for token in analyzer(doc[field])}
+            docs.append({
+                "drug": {doc["drug"]},
+                "indication": {slug for slug in doc["indications"].split(",") if slug},
+                "section": {doc["section"]},
+                "words": words,
+            })
+    return docs
+
+
+def brute_force(documents, labels, q, filters):
+    stems = [t.text for t in body_analyzer()(q)]
+    matching = [d for d in documents if all(s in d["words"] for s in stems)] if q else documents
+
+    def passes(doc, skip):
+        return all(not filters[f] or set(filters[f]) & set(doc[f]) for f in FACETS if f != skip)
+
+    facets = {}
+    for facet in FACETS:
+        counts = {}
+        for doc in matching:
+            if passes(doc, facet):
+                for value in doc[facet]:
+                    counts[value] = counts.get(value, 0) + 1
+        for value in filters[facet]:
+            counts.setdefault(value, 0)
+        buckets = [{"value": v, "label": labels[facet].get(v, v), "count": c,
+                    "selected": v in filters[facet]}
+                   for v, c in counts.items() if c or v in filters[facet]]
+        buckets.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
+        facets[facet] = buckets
+    total = sum(1 for doc in matching if passes(doc, None))
+    return total, facets
+
+
+@pytest.fixture(scope="module")
+def labels(backend):
+    # Display labels come from the API's own drug records; counts are what is tested.
+    everything = backend.search(SearchRequest())
+    return {f: {b["value"]: b["label"] for b in everything["facets"][f]} for f in FACETS}
+
+
+def random_filters(rng, documents):
+    values = {f: sorted({v for d in documents for v in d[f]}) for f in FACETS}
+    return {f: tuple(rng.sample(values[f] + ["unknown-value"], rng.choice([0, 0, 1, 1, 2])))
+            for f in FACETS}
+
+
+def test_facet_counts_equal_brute_force(backend, documents, labels):
+    rng = random.Random(2024)
+    combinations = [(q, random_filters(rng, documents)) for q in QUERIES for _ in range(25)]
+    checked_nonzero = 0
+    for q, filters in combinations:
+        body = backend.search(SearchRequest(q=q, per_page=100, **filters))
+        total, facets = brute_force(documents, labels, q, filters)
+        assert (body["total"], body["facets"]) == (total, facets), (q, filters)
+        assert len(body["results"]) == min(total, 100)
+        checked_nonzero += total > 0
+    assert checked_nonzero > len(combinations) // 4  # the sample exercises real matches
+
+
+def test_empty_query_without_filters_counts_the_whole_index(backend, documents):
+    body = backend.search(SearchRequest())
+    assert body["total"] == len(documents)
+    assert sum(b["count"] for b in body["facets"]["drug"]) == len(documents)
+    assert sum(b["count"] for b in body["facets"]["section"]) == len(documents)
+
+
+def test_selected_values_are_listed_even_with_zero_count(backend):
+    body = backend.search(SearchRequest(q="alopecia", drug=("warfarin", "no-such-drug")))
+    drug = {b["value"]: b for b in body["facets"]["drug"]}
+    assert drug["warfarin"] == {"value": "warfarin", "label": "Warfarin", "count": 0,
+                                "selected": True}
+    assert drug["no-such-drug"]["count"] == 0 and drug["no-such-drug"]["selected"]
+    assert body["total"] == 0

@@ -1,0 +1,188 @@
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from bench.generate import generate_corpus
+from search import indexer, store
+from search.backends.whoosh import WhooshBackend
+from search.errors import CorpusNotFound, IndexLocked
+from search.indexer import reindex
+from search.parsing import read_monograph
+from search.query import SearchRequest
+
+from .conftest import ROOT
+
+NEW_DRUG = ("---\ntitle: Newdrug\n---\n# Newdrug\n### Usage\nUsed for asthma and gout.\n"
+            "### Dosage\nOne quokkaberry tablet daily.\n")
+
+
+def stored_ids(index_dir: Path) -> list[str]:
+    generation = store.current_generation(index_dir)
+    with whoosh_index.open_dir(str(index_dir / generation)).searcher() as searcher:
+        return sorted(fields["id"] for fields in searcher.all_stored_fields())
+
+
+def expected_ids(corpus: Path) -> list[str]:
+    return sorted(f"{m.slug}#{s.anchor}" for path in corpus.glob("*.md")
+                  for m in [read_monograph(path)] for s in m.sections)
+
+
+def test_full_build_has_one_document_per_section(corpus_dir, tmp_path):
+    report = reindex(corpus_dir, tmp_path / "index")
+    assert report.errors == [] and report.full
+    assert stored_ids(tmp_path / "index") == expected_ids(corpus_dir)
+    assert (report.monographs, report.sections) == (6, len(expected_ids(corpus_dir)))
+
+
+def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    first = reindex(corpus_dir, index)
+    ibuprofen = corpus_dir / "ibuprofen.md"
+    ibuprofen.write_text(ibuprofen.read_text().replace("muscle aches", "zebrafish aches"))
+    (corpus_dir / "metformin.md").unlink()
+    (corpus_dir / "newdrug.md").write_text(NEW_DRUG)
+    second = reindex(corpus_dir, index)
+    assert (second.added, second.changed, second.deleted, second.unchanged) == (1, 1, 1, 4)
+    assert not second.full and second.generation != first.generation
+    assert stored_ids(index) == expected_ids(corpus_dir)
+    backend = WhooshBackend(index)
+    hits = backend.search(SearchRequest(q="zebrafish"))["results"]
+    assert [h["drug"] for h in hits] == ["ibuprofen"]
+    assert backend.search(SearchRequest(q="quokkaberry"))["results"][0]["id"] == "newdrug#dosage"
+    assert backend.search(SearchRequest(drug=("metformin",)))["total"] == 0
+    # The previous generation is untouched by the hard-linked incremental build.
+    with whoosh_index.open_dir(str(index / first.generation)).searcher() as old:
+        assert old.doc_count() == first.sections
+
+
+def test_unchanged_corpus_makes_no_new_generation(corpus_dir, tmp_path):
+    first = reindex(corpus_dir, tmp_path / "index")
+    again = reindex(corpus_dir, tmp_path / "index")
+    assert again.generation == first.generation
+    assert (again.unchanged, again.sections) == (6, first.sections)
+
+
+def test_rejected_files_are_reported_and_the_rest_indexed(corpus_dir, tmp_path):
+    (corpus_dir / "empty.md").write_text("")
+    (corpus_dir / "sub").mkdir()
+    (corpus_dir / "sub" / "warfarin.md").write_text(NEW_DRUG)  # duplicate slug
+    (corpus_dir / "binary.md").write_bytes(b"\x00\x01\x02")
+    report = reindex(corpus_dir, tmp_path / "index")
+    assert sorted(str(e) for e in report.errors) == sorted([
+        f"{corpus_dir}/binary.md: binary content (not a text file)",
+        f"{corpus_dir}/empty.md: empty file",
+        # path order: sub/warfarin.md comes first, so the top-level file is the second
+        f"{corpus_dir}/warfarin.md: duplicate slug 'warfarin' (also {corpus_dir}/sub/warfarin.md)",
+    ])
+    assert report.monographs == 6
+
+
+def test_file_that_breaks_leaves_the_index_and_is_reported_each_run(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    reindex(corpus_dir, index)
+    (corpus_dir / "metformin.md").write_text("")
+    for _ in range(2):
+        report = reindex(corpus_dir, index)
+        assert [str(e) for e in report.errors] == [f"{corpus_dir}/metformin.md: empty file"]
+    assert not any(i.startswith("metformin#") for i in stored_ids(index))
+
+
+def test_missing_corpus_is_an_error(tmp_path):
+    with pytest.raises(CorpusNotFound):
+        reindex(tmp_path / "nope", tmp_path / "index")
+
+
+def test_second_reindex_exits_or_waits_for_the_lock(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with store.reindex_lock(index):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    with pytest.raises(IndexLocked, match="another reindex is running"):
+        reindex(corpus_dir, index)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    assert reindex(corpus_dir, index, wait=10).errors == []
+    assert time.monotonic() - started >= 0.25
+    thread.join()
+
+
+def test_old_generations_are_garbage_collected(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    for number in range(6):
+        (corpus_dir / "newdrug.md").write_text(NEW_DRUG + f"\nrevision {number}\n")
+        reindex(corpus_dir, index)
+    assert len(store.list_generations(index)) == store.KEEP_GENERATIONS
+    assert store.current_generation(index) == store.list_generations(index)[-1]
+
+
+def test_schema_or_damage_forces_a_full_rebuild(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    first = reindex(corpus_dir, index)
+    manifest = index / first.generation / store.MANIFEST_FILE
+    manifest.write_text(manifest.read_text().replace('"schema_version": 1', '"schema_version": 0'))
+    assert reindex(corpus_dir, index).full
+    (index / store.CURRENT_FILE).write_text("garbage")
+    report = reindex(corpus_dir, index)
+    assert report.full and report.errors == []
+    assert stored_ids(index) == expected_ids(corpus_dir)
+
+
+def test_failed_reindex_leaves_previous_generation(corpus_dir, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    first = reindex(corpus_dir, index)
+    (corpus_dir / "newdrug.md").write_text(NEW_DRUG)
+
+    def explode(monograph, vocabulary):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(indexer, "section_documents", explode)
+    with pytest.raises(RuntimeError):
+        reindex(corpus_dir, index)
+    assert store.current_generation(index) == first.generation
+    monkeypatch.undo()
+    report = reindex(corpus_dir, index)
+    assert report.added == 1
+    assert not [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
+
+
+def test_killed_reindex_leaves_previous_generation_serving(tmp_path):
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, 120, seed=3)
+    index = tmp_path / "index"
+    first = reindex(corpus, index)
+    backend = WhooshBackend(index)
+    before = backend.search(SearchRequest(q="dose"))
+    rng = random.Random(11)
+    for attempt in range(4):
+        for path in rng.sample(sorted(corpus.glob("*.md")), 10):
+            text = path.read_text()
+            path.write_text(text.replace("### Generic Name\n", f"### Generic Name\nkiwi{attempt} "))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "search", "reindex", "--full", "--corpus", str(corpus),
+             "--index", str(index)], cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.0))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert store.current_generation(index) == first.generation
+        after = backend.search(SearchRequest(q="dose"))
+        assert (after["total"], after["facets"]) == (before["total"], before["facets"])
+    report = reindex(corpus, index)
+    assert report.errors == [] and report.generation != first.generation
+    assert not [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
+    assert backend.search(SearchRequest(q="kiwi3"))["total"] == 10

@@ -1,0 +1,140 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from search.errors import MonographError
+from search.parsing import MAX_BYTES, iter_corpus, parse_monograph, read_monograph
+from search.sections import classify_heading
+
+from .conftest import DATA, SEED
+
+MINIMAL = "---\ntitle: Testdrug\n---\n# Testdrug\n### Usage\nUsed for asthma.\n"
+
+
+@pytest.mark.parametrize("name, source", [
+    ("baricitinib", SEED),
+    ("warfarin", DATA / "corpus" / "warfarin.md"),
+])
+def test_parser_matches_golden_file(name, source):
+    expected = json.loads((DATA / "golden" / f"{name}.json").read_text(encoding="utf-8"))
+    assert read_monograph(source, f"{name}.md").as_dict() == expected
+
+
+def test_seed_sections_types_and_disclaimer():
+    monograph = read_monograph(SEED)
+    assert [(s.heading, s.type) for s in monograph.sections] == [
+        ("Generic Name", "generic-name"), ("Usage", "usage"), ("Dosage", "dosage"),
+        ("Side Effects", "side-effects"), ("How it Works", "mechanism"),
+        ("Precautions", "precautions"), ("FAQs", "faqs"),
+    ]
+    assert monograph.disclaimer.startswith("**Disclaimer:** This information is for")
+    assert "Disclaimer" not in monograph.sections[-1].markdown
+    assert monograph.sections[-1].text.endswith("Discuss concerns with your healthcare provider.")
+
+
+@pytest.mark.parametrize("heading, expected", [
+    ("Generic Name", "generic-name"), ("USAGE", "usage"), ("Uses:", "usage"),
+    ("indications", "usage"), ("Dosing", "dosage"), ("Dose::", "dosage"),
+    ("Adverse Reactions", "side-effects"), ("Adverse effects", "side-effects"),
+    ("Mechanism of Action", "mechanism"), ("mechanism", "mechanism"),
+    ("Warnings and Precautions", "precautions"), ("Warnings", "precautions"),
+    ("Drug Interactions", "interactions"), ("Frequently Asked Questions", "faqs"),
+    ("Storage", "other"), ("  How   it works : ", "mechanism"),
+])
+def test_heading_variants_map_to_types(heading, expected):
+    assert classify_heading(heading) == expected
+
+
+def test_crlf_bom_and_lone_cr_parse_like_lf():
+    text = SEED.read_text(encoding="utf-8")
+    plain = parse_monograph(text, "b.md")
+    for variant in ("\ufeff" + text.replace("\n", "\r\n"), text.replace("\n", "\r")):
+        parsed = parse_monograph(variant.encode("utf-8"), "b.md")
+        assert parsed.sections == plain.sections
+        assert parsed.title == plain.title and parsed.disclaimer == plain.disclaimer
+
+
+def test_no_front_matter_takes_title_from_h1():
+    monograph = read_monograph(DATA / "corpus" / "ibuprofen.md")
+    assert monograph.title == "Ibuprofen" and monograph.front_matter == {}
+
+
+def test_front_matter_fields_and_any_section_order():
+    text = ("---\ntitle: Zeta\nbrands: Zetabrand\nindications: [Asthma, COPD]\n"
+            "drug_class: [A, B]\n---\n# Zeta H1\n### faqs\nQ?\n### STORAGE:\nCool.\n"
+            "### usage\nFor asthma.\n")
+    monograph = parse_monograph(text, "z.md")
+    assert (monograph.title, monograph.h1) == ("Zeta", "Zeta H1")
+    assert monograph.brands == ("Zetabrand",)
+    assert monograph.indications == ("Asthma", "COPD")
+    assert monograph.drug_class == ("A", "B")
+    assert [(s.heading, s.type, s.anchor) for s in monograph.sections] == [
+        ("faqs", "faqs", "faqs"), ("STORAGE", "other", "storage"), ("usage", "usage", "usage")]
+
+
+def test_headings_inside_code_fences_are_not_sections_and_anchors_are_unique():
+    text = "# T\n### Notes\n```\n### not a heading\n```\n### Notes\nagain\n#### deeper\n"
+    monograph = parse_monograph(text, "t.md")
+    assert [(s.heading, s.anchor) for s in monograph.sections] == [
+        ("Notes", "notes"), ("Notes", "notes-2")]
+    assert "#### deeper" in monograph.sections[1].markdown
+
+
+def _reason(data, name="bad.md"):
+    with pytest.raises(MonographError) as caught:
+        parse_monograph(data, name)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(name)
+    return caught.value
+
+
+@pytest.mark.parametrize("data, reason, line", [
+    (b"", "empty file", None),
+    (b"  \n\t\n", "empty file", None),
+    (b"# T\n### Usage\nok\n\xff\xfe broken\n", "not valid UTF-8", 4),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary content", None),
+    (bytes(range(1, 32)) * 20, "binary content", None),
+    (b"---\ntitle: [unclosed\n---\n# T\n### Usage\nx\n", "front matter is not valid YAML", 2),
+    (b"---\ntitle: ok\nkey: : x\n---\n# T\n### Usage\nx\n", "front matter is not valid YAML", 3),
+    (b"---\n- a\n- b\n---\n# T\n### Usage\nx\n", "front matter is not a mapping", 1),
+    (b"---\njust text\n---\n# T\n### Usage\nx\n", "front matter is not a mapping", 1),
+    (b"---\ntitle: T\n# T\n### Usage\nx\n", "front matter is not closed", 1),
+    (b"---\nlayout: x\n---\n### Usage\nx\n", "no title", None),
+    (b"# Title only\nSome text but no sections.\n## Two hashes\n", "no '### ' section", None),
+    (b"# T\n###\nx\n", "has no text", 2),
+])
+def test_rejections_name_file_reason_and_line(data, reason, line):
+    error = _reason(data)
+    assert reason in error.reason
+    assert error.line == line
+    if line:
+        assert str(error).startswith(f"bad.md:{line}: ")
+
+
+def test_file_larger_than_one_mib_is_rejected(tmp_path: Path):
+    big = MINIMAL + "x" * (MAX_BYTES + 1 - len(MINIMAL))
+    assert len(big.encode()) == MAX_BYTES + 1
+    assert "larger than 1 MiB" in _reason(big.encode()).reason
+    path = tmp_path / "big.md"
+    path.write_text(big, encoding="utf-8")
+    with pytest.raises(MonographError, match="larger than 1 MiB"):
+        read_monograph(path)
+    parse_monograph(big[:-1].encode(), "ok.md")  # exactly 1 MiB is accepted
+
+
+def test_iter_corpus_reports_duplicates_and_keeps_others(tmp_path: Path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "zeta.md").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "b" / "zeta.md").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "b" / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "b" / "good.md").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / ".hidden.md").write_text("", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("", encoding="utf-8")
+    results = list(iter_corpus(tmp_path))
+    good = sorted(r.slug for r in results if not isinstance(r, MonographError))
+    errors = sorted(str(r) for r in results if isinstance(r, MonographError))
+    assert good == ["good", "zeta"]
+    assert errors == [f"{tmp_path}/b/empty.md: empty file",
+                      f"{tmp_path}/b/zeta.md: duplicate slug 'zeta' (also {tmp_path}/a/zeta.md)"]

@@ -1,0 +1,138 @@
+"""Search semantics on the small real corpus: ranking, syntax, paging, corrections."""
+
+import re
+
+import pytest
+
+from search.query import SearchRequest
+
+
+def search(backend, q="", **kwargs):
+    return backend.search(SearchRequest(q=q, **kwargs))
+
+
+def ids(body):
+    return [hit["id"] for hit in body["results"]]
+
+
+def all_ids(backend, q, **kwargs):
+    return ids(search(backend, q, per_page=100, **kwargs))
+
+
+def test_covid_dose_ranks_the_seed_dosage_section_first(backend):
+    assert ids(search(backend, "covid dose"))[0] == "baricitinib#dosage"
+
+
+@pytest.mark.parametrize("q, drug", [
+    ("warfarin", "warfarin"), ("tofacitinib", "tofacitinib"), ("Xeljanz", "tofacitinib"),
+    ("lipitor", "atorvastatin"), ("metformin", "metformin"),
+])
+def test_drug_name_outranks_a_mention_in_another_drugs_body(backend, q, drug):
+    body = search(backend, q)
+    assert body["results"][0]["drug"] == drug
+    assert body["total"] > 0
+
+
+def test_heading_match_ranks_the_section_of_that_name(backend):
+    assert ids(search(backend, "warfarin interactions"))[0] == "warfarin#drug-interactions"
+    assert ids(search(backend, "baricitinib side effects"))[0] == "baricitinib#side-effects"
+
+
+def test_words_and_together(backend):
+    both = set(all_ids(backend, "bleeding alcohol"))
+    assert both and both <= set(all_ids(backend, "bleeding")) & set(all_ids(backend, "alcohol"))
+    assert both == set(all_ids(backend, "bleeding")) & set(all_ids(backend, "alcohol"))
+
+
+def test_or_is_the_union(backend):
+    union = set(all_ids(backend, "nausea OR insomnia"))
+    assert union == set(all_ids(backend, "nausea")) | set(all_ids(backend, "insomnia"))
+
+
+@pytest.mark.parametrize("q", ["nausea -headache", "nausea NOT headache"])
+def test_minus_and_not_exclude(backend, q):
+    result = set(all_ids(backend, q))
+    assert result == set(all_ids(backend, "nausea")) - set(all_ids(backend, "headache"))
+    assert result  # the corpus has sections with nausea and without headache
+
+
+def test_leading_minus_alone_excludes_from_everything(backend):
+    body = search(backend, "-warfarin", per_page=100)
+    everything = search(backend, "")["total"]
+    assert body["total"] == everything - len(all_ids(backend, "warfarin"))
+    assert "warfarin" not in {hit["drug"] for hit in body["results"]}
+
+
+def test_quoted_phrase_requires_adjacent_words(backend):
+    phrase = all_ids(backend, '"blood clots"')
+    loose = all_ids(backend, "blood clots")
+    assert phrase and set(phrase) < set(loose)
+    for hit in search(backend, '"blood clots"', per_page=100)["results"]:
+        text = backend.monograph(hit["drug"])
+        section = next(s for s in text["sections"] if s["anchor"] == hit["id"].split("#")[1])
+        assert re.search(r"blood\s+clot", section["text"], re.IGNORECASE)
+
+
+def test_covid_19_is_not_read_as_covid_minus_19(backend):
+    assert "baricitinib#dosage" in all_ids(backend, "covid-19 dose")
+
+
+@pytest.mark.parametrize("q", ['"unclosed nausea', "nausea (", "((nausea", "nausea)", "AND nausea",
+                               "nausea OR", "nausea?", "nausea*", "title:nausea", "nausea^2",
+                               "[nausea TO x]", "nausea AND AND", "NOT", "-", '"', "?", "*:*",
+                               "'nausea'"])
+def test_odd_syntax_never_errors_and_keeps_the_words(backend, q):
+    body = search(backend, q)
+    assert body["query"] == q
+    if re.search(r"nausea", q):
+        assert body["corrected"] is None or "nausea" in body["corrected"]
+        assert set(ids(body)) <= set(all_ids(backend, "nausea")) or body["total"] == 0
+
+
+def test_unbalanced_quote_is_plain_words(backend):
+    assert all_ids(backend, '"blood clots') == all_ids(backend, "blood clots")
+
+
+def test_paging_walks_the_same_ranking(backend):
+    full = all_ids(backend, "risk")
+    assert len(full) > 6
+    pages = [ids(search(backend, "risk", page=p, per_page=3)) for p in range(1, 4)]
+    assert sum(pages, []) == full[:9]
+    beyond = search(backend, "risk", page=50, per_page=3)
+    assert beyond["results"] == [] and beyond["total"] == len(full)
+
+
+def test_empty_query_with_filters_browses_in_document_order(backend):
+    body = search(backend, "", drug=("warfarin",), per_page=100)
+    assert [h["id"] for h in body["results"]][:3] == [
+        "warfarin#generic-name", "warfarin#uses", "warfarin#dosing"]
+    assert body["total"] == 9 and all(h["score"] is None for h in body["results"])
+
+
+def test_filters_or_within_and_across_facets(backend):
+    body = search(backend, "", drug=("warfarin", "metformin"), section=("dosage",))
+    assert sorted(ids(body)) == ["metformin#dosage", "warfarin#dosing"]
+
+
+def test_corrected_suggests_a_close_index_word(backend):
+    assert search(backend, "metfromin")["corrected"] == "metformin"
+    assert search(backend, "warfarin bleding")["corrected"] == "warfarin bleeding"
+    assert search(backend, "warfarin bleeding")["corrected"] is None
+    assert search(backend, "qqqqzzzz")["corrected"] is None
+
+
+def test_snippets_mark_matches_and_escape_the_rest(backend):
+    body = search(backend, "bleeding risk")
+    assert all("<mark>" in hit["snippet"] for hit in body["results"])
+    for hit in body["results"]:
+        assert re.sub(r"</?mark>", "", hit["snippet"]).count("<") == 0
+
+
+def test_result_fields(backend):
+    hit = search(backend, "covid dose")["results"][0]
+    assert set(hit) == {"id", "drug", "drug_name", "section", "heading", "indications",
+                        "score", "snippet", "url"}
+    assert hit["url"] == "/drug/baricitinib#dosage"
+    assert hit["indications"] == ["rheumatoid-arthritis", "covid-19", "alopecia-areata"]
+    assert (hit["drug_name"], hit["section"], hit["heading"]) == ("Baricitinib", "dosage",
+                                                                   "Dosage")
