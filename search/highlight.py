@@ -1,38 +1,90 @@
-"""Snippets: HTML in which only <mark> is markup; every other character is escaped."""
+"""Snippets: HTML in which only <mark> is markup; every other character is escaped.
+
+Whoosh's highlighter re-runs the whole analyzer chain over every result's body (~1 ms a
+result). Here words are found with the same tokenizer pattern and Porter stems are
+cached, which is an order of magnitude cheaper for the same marks.
+"""
 
 from __future__ import annotations
 
 import html
+import re
+from functools import lru_cache
 
-from whoosh import highlight
+from whoosh.lang.porter import stem
 
 SNIPPET_CHARS = 240  # length of a snippet built from the start of a section
-FRAGMENT_CHARS = 160
-FRAGMENT_SURROUND = 60
+FRAGMENT_CHARS = 160  # length of one highlighted fragment
+FRAGMENT_LEAD = 50  # characters of context kept before the first match of a fragment
 TOP_FRAGMENTS = 2
+ELLIPSIS = " … "
+
+_TOKEN_RE = re.compile(r"\w+(?:\.?\w+)*")  # Whoosh's default tokenizer pattern
 
 
-class MarkFormatter(highlight.Formatter):
-    """Whoosh formatter that escapes text and wraps matched words in <mark>."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=True)}</mark>"
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return stem(word.lower())
 
 
-def highlight_snippet(text: str, terms: frozenset[str], analyzer) -> str:
-    """Best fragments of text around the analyzed terms, or "" when none occurs."""
+def highlight_snippet(text: str, terms: frozenset[str]) -> str:
+    """Up to two fragments of text around the analyzed (stemmed) terms; "" if none occurs."""
     if not terms:
         return ""
-    return highlight.highlight(
-        text, terms, analyzer,
-        highlight.ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=FRAGMENT_SURROUND),
-        MarkFormatter(), top=TOP_FRAGMENTS,
-    )
+    matches = [(m.start(), m.end(), _stem(m.group())) for m in _TOKEN_RE.finditer(text)
+               if _stem(m.group()) in terms]
+    if not matches:
+        return ""
+    windows = []
+    remaining = matches
+    while remaining and len(windows) < TOP_FRAGMENTS:
+        best = max(range(len(remaining)), key=lambda i: _window_score(remaining, i))
+        start = max(0, remaining[best][0] - FRAGMENT_LEAD)
+        end = min(len(text), start + FRAGMENT_CHARS)
+        windows.append((start, end))
+        remaining = [m for m in remaining if m[1] <= start or m[0] >= end]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    pieces = []
+    for start, end in merged:
+        start, end = _word_bounds(text, start, end)
+        inside = [m for m in matches if m[0] >= start and m[1] <= end]
+        pieces.append(_render(text, start, end, inside))
+    snippet = ELLIPSIS.join(pieces)
+    if merged[0][0] > 0:
+        snippet = "… " + snippet
+    return snippet
+
+
+def _window_score(matches: list[tuple[int, int, str]], i: int) -> tuple[int, int]:
+    start = matches[i][0] - FRAGMENT_LEAD
+    inside = [m for m in matches[i:] if m[1] <= start + FRAGMENT_CHARS]
+    return len({m[2] for m in inside}), len(inside)
+
+
+def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Move a window's edges out of the middle of words."""
+    if start > 0 and text[start - 1].isalnum():
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < end else start
+    if end < len(text) and text[end].isalnum():
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    return start, end
+
+
+def _render(text: str, start: int, end: int, matches: list[tuple[int, int, str]]) -> str:
+    out, cursor = [], start
+    for m_start, m_end, _ in matches:
+        out.append(html.escape(text[cursor:m_start], quote=True))
+        out.append(f"<mark>{html.escape(text[m_start:m_end], quote=True)}</mark>")
+        cursor = m_end
+    out.append(html.escape(text[cursor:end], quote=True))
+    return " ".join("".join(out).split())
 
 
 def leading_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,11 +54,18 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
         raise IndexNotBuilt(f"index {folder} has schema version "
                             f"{manifest.get('schema_version')}, expected {SCHEMA_VERSION}; "
                             "run `monosearch reindex --full`")
-    try:
-        index = whoosh_index.open_dir(str(folder))
-        searcher = index.searcher(weighting=BM25F())
-    except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
-        raise IndexNotBuilt(f"index {folder} cannot be opened: {err}") from err
+    problem = None
+    with warnings.catch_warnings():
+        # Whoosh leaves the file of a damaged TOC open; it is closed (with a
+        # ResourceWarning) when the exception below is dropped.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            index = whoosh_index.open_dir(str(folder))
+            searcher = index.searcher(weighting=BM25F())
+        except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
+            problem = f"{type(err).__name__}: {err}"
+    if problem is not None:
+        raise IndexNotBuilt(f"index {folder} cannot be opened ({problem})")
     reader = searcher.reader()
     facets = build_facet_table(reader, manifest)
     drug = facets.facets["drug"]
@@ -199,7 +207,7 @@ class WhooshBackend:
         stored = snapshot.searcher.stored_fields(docnum)
         snippet = ""
         if parsed is not None:
-            snippet = highlight_snippet(stored["body"], _body_terms(parsed), self._analyzer)
+            snippet = highlight_snippet(stored["body"], _body_terms(parsed))
         slug = stored["drug"]
         return {
             "id": stored["id"],

@@ -1,0 +1,136 @@
+"""Benchmark: reindex time and search latency with facets on a synthetic corpus.
+
+    python -m bench [--monographs 1000] [--rounds 30] [--json bench/out/latest.json]
+
+Every figure is a median over repeated runs, printed next to reference runs made in
+the same process on the same index (plain Whoosh top-10 without facets, and Whoosh's
+own multi-valued facets via groupedby/allow_overlap), so ratios hold on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from whoosh import sorting
+
+from search.backends.whoosh import WhooshBackend
+from search.indexer import reindex
+from search.query import SearchRequest, build_parser, parse_query
+
+from .generate import generate_corpus
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def query_mix(corpus: Path, rng: random.Random) -> list[SearchRequest]:
+    names = sorted(p.stem for p in corpus.glob("*.md"))
+    drug = rng.choice(names)
+    typo = drug[:2] + drug[3] + drug[2] + drug[4:]  # transposed letters
+    plain = [
+        "dose", "infections", "blood pressure", "liver enzymes", '"side effects"',
+        "pregnancy breastfeeding", drug, typo, "what is the usual dose",
+        "can i take it with food", "headache OR nausea", "risk -pregnancy",
+    ]
+    requests = [SearchRequest(q=q) for q in plain]
+    requests += [SearchRequest(q=q, page=5) for q in ("dose", "infections")]
+    requests += [SearchRequest(q="dose", indication=("asthma", "hypertension")),
+                 SearchRequest(q="infections", section=("side-effects", "precautions")),
+                 SearchRequest(q="", indication=("type-2-diabetes",)),
+                 SearchRequest(q="", drug=(drug,))]
+    return requests
+
+
+def time_call(function, rounds: int) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def run(monographs: int, rounds: int, seed: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="monosearch-bench-"))
+    corpus, index = work / "corpus", work / "index"
+    paths = generate_corpus(corpus, monographs, seed=seed)
+    full = reindex(corpus, index, full=True)
+    rng = random.Random(seed)
+    incremental = {}
+    for changed in (1, 100):
+        for path in rng.sample(paths, min(changed, len(paths))):
+            path.write_text(path.read_text().replace("### Generic Name\n",
+                                                     f"### Generic Name\nrev{changed} "))
+        incremental[changed] = reindex(corpus, index).seconds
+    size = sum(f.stat().st_size for f in (index / full.generation).parent.glob(
+        f"{reindex(corpus, index).generation}/*"))
+
+    backend = WhooshBackend(index)
+    backend.health()  # open the snapshot outside the timings
+    snapshot = backend._snapshot
+    searcher = snapshot.searcher
+    parser = build_parser(searcher.schema)
+    overlap = {name: sorting.FieldFacet(field, allow_overlap=True)
+               for name, field in (("drug", "drug"), ("indication", "indications"),
+                                   ("section", "section"))}
+    ours, plain, naive = [], [], []
+    for request in query_mix(corpus, rng):
+        parsed = parse_query(request.q, parser) if request.q else None
+        backend.search(request)  # warm caches equally for every contender
+        for _ in range(rounds):  # interleaved so noise hits all three alike
+            ours += time_call(lambda r=request: backend.search(r), 1)
+            if parsed is not None:
+                plain += time_call(lambda p=parsed: searcher.search(p, limit=10), 1)
+                naive += time_call(lambda p=parsed: searcher.search(p, limit=10,
+                                                                    groupedby=overlap), 1)
+    backend.close()
+    return {
+        "machine": f"{platform.machine()} {platform.python_implementation()} "
+                   f"{platform.python_version()}",
+        "monographs": monographs,
+        "sections": full.sections,
+        "full_reindex_s": round(full.seconds, 2),
+        "sections_per_s": round(full.sections / full.seconds, 1),
+        "incremental_1_s": round(incremental[1], 3),
+        "incremental_100_s": round(incremental[100], 3),
+        "index_mb": round(size / 1e6, 1),
+        "search_ms": {"median": round(statistics.median(ours), 2),
+                      "p95": round(percentile(ours, 0.95), 2)},
+        "reference_plain_top10_ms": {"median": round(statistics.median(plain), 2),
+                                     "p95": round(percentile(plain, 0.95), 2)},
+        "reference_whoosh_facets_ms": {"median": round(statistics.median(naive), 2),
+                                       "p95": round(percentile(naive, 0.95), 2)},
+        "ratio_ours_to_plain": round(statistics.median(ours) / statistics.median(plain), 2),
+        "ratio_ours_to_whoosh_facets": round(statistics.median(ours) / statistics.median(naive),
+                                             2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--monographs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args()
+    results = run(args.monographs, args.rounds, args.seed)
+    width = max(map(len, results))
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The Flask app through its test client: JSON contract, pages, errors, escaping."""
+
+import shutil
+
+import pytest
+
+from search import DISCLAIMER
+from search.indexer import reindex
+from search.query import SearchRequest
+from web import SECURITY_HEADERS, create_app
+
+from .conftest import DATA
+from .markup import injected_markup
+
+TOP_KEYS = ["query", "corrected", "total", "page", "per_page", "took_ms", "results", "facets",
+            "disclaimer"]
+
+
+def test_search_json_contract(client, backend):
+    response = client.get("/api/search?q=covid+dose&indication=covid-19&section=dosage"
+                          "&section=usage&per_page=5")
+    assert response.status_code == 200 and response.is_json
+    body = response.get_json()
+    assert list(body) == TOP_KEYS
+    assert body["disclaimer"] == DISCLAIMER
+    assert list(body["facets"]) == ["drug", "indication", "section"]
+    for buckets in body["facets"].values():
+        for bucket in buckets:
+            assert list(bucket) == ["value", "label", "count", "selected"]
+    assert (body["query"], body["page"], body["per_page"]) == ("covid dose", 1, 5)
+    assert body["results"][0]["id"] == "baricitinib#dosage"
+    assert list(body["results"][0]) == ["id", "drug", "drug_name", "section", "heading",
+                                        "indications", "score", "snippet", "url"]
+    assert {b["value"] for b in body["facets"]["section"] if b["selected"]} == {"dosage", "usage"}
+    expected = backend.search(SearchRequest(q="covid dose", indication=("covid-19",),
+                                            section=("dosage", "usage"), per_page=5))
+    assert {**body, "took_ms": 0} == {**expected, "took_ms": 0}
+
+
+@pytest.mark.parametrize("query, message", [
+    ("page=abc", "page must be an integer"),
+    ("page=0", "page must be between"),
+    ("page=-3", "page must be between"),
+    ("page=1.5", "page must be an integer"),
+    ("page=99999999999999999999", "page must be between"),
+    ("per_page=0", "per_page must be between"),
+    ("per_page=101", "per_page must be between"),
+    ("per_page=x", "per_page must be an integer"),
+    ("page=2000&per_page=100", "page * per_page"),
+    ("q=" + "a" * 501, "q is longer than 500"),
+    ("drug=" + "d" * 201, "longer than 200"),
+    ("&".join(f"section=s{n}" for n in range(51)), "at most 50"),
+])
+def test_bad_parameters_are_400_json(client, query, message):
+    response = client.get(f"/api/search?{query}")
+    assert response.status_code == 400 and response.is_json
+    body = response.get_json()
+    assert body["error"]["code"] == "bad_parameter"
+    assert message in body["error"]["message"]
+    assert body["disclaimer"] == DISCLAIMER
+    page = client.get(f"/?{query}")
+    assert page.status_code == 400 and message in page.get_data(as_text=True)
+
+
+def test_q_of_exactly_500_characters_is_accepted(client):
+    assert client.get("/api/search?q=" + "a" * 500).status_code == 200
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("get", "/api/nothing", 404), ("get", "/api/drugs/no-such-drug", 404),
+    ("get", "/api/drugs/..%2F..%2Fetc%2Fpasswd", 404), ("post", "/api/search", 405),
+    ("delete", "/api/drugs/warfarin", 405),
+])
+def test_api_errors_are_json(client, method, path, status):
+    response = getattr(client, method)(path)
+    assert response.status_code == status and response.is_json
+    assert set(response.get_json()) == {"error", "disclaimer"}
+
+
+@pytest.mark.parametrize("path", ["/drug/no-such-drug", "/drug/..%2F..%2Fetc%2Fpasswd",
+                                  "/drug/.hidden", "/drug/%2Fetc%2Fpasswd", "/nothing",
+                                  "/drug/baricitinib.md/../../pyproject.toml"])
+def test_unknown_pages_are_404_html(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "root:" not in response.get_data(as_text=True)
+
+
+def test_no_index_gives_503_everywhere(tmp_path):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    for path in ["/api/search?q=x", "/healthz", "/api/drugs/warfarin"]:
+        response = client.get(path)
+        assert response.status_code == 503 and response.is_json
+        assert response.get_json()["error"]["code"] == "index_unavailable"
+    for path in ["/", "/drug/warfarin"]:
+        assert client.get(path).status_code == 503
+
+
+def test_damaged_index_gives_503(tmp_path, corpus_dir):
+    index = tmp_path / "index"
+    report = reindex(corpus_dir, index)
+    for item in (index / report.generation).iterdir():
+        if item.suffix in (".toc", ".seg"):
+            item.write_bytes(b"garbage")
+    client = create_app({"TESTING": True, "INDEX_DIR": str(index)}).test_client()
+    response = client.get("/api/search?q=dose")
+    assert response.status_code == 503 and response.is_json
+
+
+def test_healthz_reports_generation_and_documents(client, backend):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"
+    assert body["generation"] == backend.health()["generation"]
+    assert body["documents"] == backend.search(SearchRequest())["total"]
+
+
+def test_drug_api_returns_the_parsed_monograph(client):
+    body = client.get("/api/drugs/warfarin").get_json()
+    assert body["title"] == "Warfarin"
+    assert [s["type"] for s in body["sections"]] == [
+        "generic-name", "usage", "dosage", "side-effects", "mechanism", "precautions",
+        "interactions", "faqs", "other"]
+    assert body["sections"][8]["heading"] == "Storage"
+    assert {"value": "atrial-fibrillation", "label": "Atrial fibrillation"} in body["indications"]
+    assert body["disclaimer"] == DISCLAIMER
+
+
+def test_search_page_shows_results_facets_paging_and_disclaimer(client):
+    html = client.get("/?q=risk&per_page=2&drug=warfarin&drug=ibuprofen").get_data(as_text=True)
+    assert 'value="risk"' in html
+    assert 'href="/drug/' in html and "<mark>" in html
+    assert 'name="drug" value="warfarin"' in html and "checked" in html
+    assert 'rel="next"' in html
+    assert DISCLAIMER in html
+    assert "Did you mean" in client.get("/?q=metfromin").get_data(as_text=True)
+
+
+def test_drug_page_renders_sections_with_anchors(client):
+    html = client.get("/drug/baricitinib").get_data(as_text=True)
+    for anchor in ["generic-name", "usage", "dosage", "side-effects", "how-it-works",
+                   "precautions", "faqs"]:
+        assert f'<section id="{anchor}"' in html
+    assert "<strong>Rheumatoid Arthritis (RA):</strong>" in html
+    assert DISCLAIMER in html and "should not be considered medical advice" in html
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=dose", "/drug/warfarin", "/api/search?q=x",
+                                  "/api/nothing", "/healthz"])
+def test_security_headers(client, path):
+    response = client.get(path)
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+
+
+@pytest.fixture(scope="module")
+def xss_client(tmp_path_factory):
+    base = tmp_path_factory.mktemp("xss")
+    corpus = base / "corpus"
+    shutil.copytree(DATA / "xss", corpus)
+    report = reindex(corpus, base / "index")
+    assert report.errors == []
+    return create_app({"TESTING": True, "INDEX_DIR": str(base / "index")}).test_client()
+
+
+@pytest.mark.parametrize("path", [
+    "/drug/xss", "/?q=alertword", "/?q=asthma", "/?q=window", "/?q=xssdrug",
+    "/?q=%3Cscript%3Ewindow.__xss%3D1%3C%2Fscript%3E",
+    "/?q=%22%3E%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
+    "/?q=alertwor&indication=%3Csvg+onload%3Dalert(1)%3E",
+    "/?drug=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
+])
+def test_no_injected_markup_in_pages(xss_client, path):
+    response = xss_client.get(path)
+    assert response.status_code == 200
+    assert injected_markup(response.get_data(as_text=True)) == []
+
+
+def test_no_injected_markup_in_json_snippets(xss_client):
+    for q in ["alertword", "window", "script", "xssdrug", "iframe", "onclick"]:
+        body = xss_client.get(f"/api/search?q={q}&per_page=100").get_json()
+        for hit in body["results"]:
+            assert injected_markup(hit["snippet"]) == []
+            assert hit["snippet"].replace("<mark>", "").replace("</mark>", "").count("<") == 0
+    assert xss_client.get("/api/search?q=alertword").get_json()["total"] == 3
+
+
+def test_markup_checker_finds_the_raw_payloads():
+    raw = (DATA / "xss" / "xss.md").read_text()
+    problems = " ".join(injected_markup(raw))
+    for expected in ["<script", "onerror", "<iframe>", "onclick", "javascript:", "<style>",
+                     "<svg>", "onmouseover"]:
+        assert expected in problems
+
+
+def test_payloads_are_shown_as_text(xss_client):
+    html = xss_client.get("/drug/xss").get_data(as_text=True)
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
+    assert "&lt;div onclick=" in html
+    search_html = xss_client.get("/?q=alertword").get_data(as_text=True)
+    assert "&lt;script&gt;" in search_html
