@@ -131,7 +131,8 @@ def test_search_page_shows_results_facets_paging_and_disclaimer(client):
     assert 'value="risk"' in html
     assert 'href="/drug/' in html and "<mark>" in html
     assert 'name="drug" value="warfarin"' in html and "checked" in html
-    assert 'rel="next"' in html
+    next_page = "/?q=risk&amp;drug=warfarin&amp;drug=ibuprofen&amp;per_page=2&amp;page=2"
+    assert f'rel="next" href="{next_page}"' in html
     assert DISCLAIMER in html
     assert "Did you mean" in client.get("/?q=metfromin").get_data(as_text=True)
 

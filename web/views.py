@@ -82,6 +82,7 @@ def search_page():
         "drug": args.getlist("drug"),
         "indication": args.getlist("indication"),
         "section": args.getlist("section"),
+        "per_page": args.get("per_page", ""),
     }
     try:
         body = run_search(args)
@@ -121,6 +122,8 @@ def search_url(state: dict, **changes) -> str:
     pairs = [("q", merged["q"])] if merged.get("q") else []
     for name in ("drug", "indication", "section"):
         pairs += [(name, value) for value in merged.get(name, [])]
+    if merged.get("per_page"):
+        pairs.append(("per_page", merged["per_page"]))
     if merged.get("page", 1) not in (1, None):
         pairs.append(("page", merged["page"]))
     return url_for("monosearch.search_page") + ("?" + urlencode(pairs) if pairs else "")
