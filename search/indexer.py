@@ -141,6 +141,7 @@ def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: floa
             report.generation = _write_generation(index_dir, base, parsed, removed, entries,
                                                   vocabulary)
             store.collect_garbage(index_dir)
+        report.errors.sort(key=lambda error: error.path)
         report.monographs = len(entries)
         report.sections = sum(entry["sections"] for entry in entries.values())
     report.seconds = time.perf_counter() - started

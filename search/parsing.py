@@ -149,8 +149,11 @@ def _parse_front_matter(lines: list[str], path: str) -> tuple[dict, int]:
         data = yaml.safe_load(source)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        line = mark.line + 2 if mark is not None else 1  # +1 for the opening '---'
         problem = getattr(err, "problem", None) or "syntax error"
+        context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
+        if context and context_mark is not None and context_mark.line + 2 != line:
+            problem = f"{context} started on line {context_mark.line + 2}, {problem}"
         raise MonographError(path, f"front matter is not valid YAML ({problem})", line) from None
     if data is None:
         data = {}
