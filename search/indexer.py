@@ -12,8 +12,9 @@ from whoosh import index as whoosh_index
 
 from . import store
 from .errors import CorpusNotFound, MonographError
+from .facts import drug_facts
 from .models import Monograph
-from .parsing import iter_corpus_files, read_monograph, slugify
+from .parsing import iter_corpus_files, read_monograph
 from .schema import SCHEMA_VERSION, build_schema
 from .sections import SECTION_KEYWORDS
 from .vocabulary import DATA_DIR, Vocabulary, default_vocabulary
@@ -36,22 +37,6 @@ class ReindexReport:
     full: bool = False
     errors: list[MonographError] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def drug_facts(monograph: Monograph, vocabulary: Vocabulary) -> dict:
-    """Drug-level values shared by every section document: indications and classes
-    as (slug, label) pairs."""
-    if monograph.indications:
-        indications = [vocabulary.resolve(name) for name in monograph.indications]
-    else:
-        usage = monograph.section_of_type("usage")
-        slugs = vocabulary.extract_indications(usage.text) if usage else []
-        indications = [(slug, vocabulary.label(slug)) for slug in slugs]
-    classes = [(slugify(name), name) for name in monograph.drug_class if slugify(name)]
-    return {
-        "indications": list(dict.fromkeys(indications)),
-        "drug_class": list(dict.fromkeys(classes)),
-    }
 
 
 def section_documents(monograph: Monograph, vocabulary: Vocabulary) -> list[dict]:

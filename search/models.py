@@ -27,6 +27,8 @@ class Monograph:
     disclaimer: str | None = None  # markdown of the closing **Disclaimer:** paragraph
     intro: str = ""  # markdown between the title and the first section
     h1: str | None = None
+    h1_line: int | None = None  # 1-based line of the '# ' heading
+    line_count: int = 0
     front_matter: dict = field(default_factory=dict, compare=False, hash=False)
     content_hash: str = ""
 

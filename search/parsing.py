@@ -218,6 +218,8 @@ def _parse_body(lines: list[str], start: int, front_matter: dict, path: str, slu
         disclaimer=disclaimer,
         intro=intro,
         h1=h1,
+        h1_line=h1_line + 1 if h1_line >= 0 else None,
+        line_count=len(lines) - (lines[-1] == ""),
         front_matter=front_matter,
         content_hash=content_hash,
     )

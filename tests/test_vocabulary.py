@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from search.indexer import drug_facts
+from search.facts import drug_facts
 from search.parsing import parse_monograph, read_monograph
 from search.vocabulary import DATA_DIR, default_vocabulary
 

@@ -1,0 +1,23 @@
+"""Drug-level facts derived from a monograph: indications and classes."""
+
+from __future__ import annotations
+
+from .models import Monograph
+from .parsing import slugify
+from .vocabulary import Vocabulary
+
+
+def drug_facts(monograph: Monograph, vocabulary: Vocabulary) -> dict:
+    """Drug-level values shared by every section document: indications and classes
+    as (slug, label) pairs."""
+    if monograph.indications:
+        indications = [vocabulary.resolve(name) for name in monograph.indications]
+    else:
+        usage = monograph.section_of_type("usage")
+        slugs = vocabulary.extract_indications(usage.text) if usage else []
+        indications = [(slug, vocabulary.label(slug)) for slug in slugs]
+    classes = [(slugify(name), name) for name in monograph.drug_class if slugify(name)]
+    return {
+        "indications": list(dict.fromkeys(indications)),
+        "drug_class": list(dict.fromkeys(classes)),
+    }
