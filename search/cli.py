@@ -50,6 +50,17 @@ def build_argparser() -> argparse.ArgumentParser:
     find.add_argument("--index", type=Path, default=None)
     find.add_argument("--json", action="store_true", help="print the JSON API's body")
 
+    lint = commands.add_parser("check", help="lint monographs without touching the index")
+    lint.add_argument("corpus", nargs="?", type=Path, default=None, help="folder (corpus/)")
+    lint.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+
+    importer = commands.add_parser("import-openfda",
+                                   help="convert openFDA drug label JSON into monographs")
+    importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    importer.add_argument("--out", type=Path, required=True, help="folder for the monographs")
+    importer.add_argument("--force", action="store_true", help="overwrite existing files")
+
     serve = commands.add_parser("serve", help="run the web front end")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000)
@@ -61,7 +72,9 @@ def build_argparser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_argparser().parse_args(argv)
     try:
-        return {"reindex": run_reindex, "query": run_query, "serve": run_serve}[args.command](args)
+        commands = {"reindex": run_reindex, "query": run_query, "serve": run_serve,
+                    "check": run_check, "import-openfda": run_import}
+        return commands[args.command](args)
     except KeyboardInterrupt:
         return 130
 
@@ -145,6 +158,39 @@ def format_results(body: dict) -> str:
 def body_text(snippet: str) -> str:
     import html
     return html.unescape(re.sub(r"<(?!/?mark>)[^>]*>", "", snippet))
+
+
+def run_check(args) -> int:
+    from .check import check_corpus
+    from .vocabulary import default_vocabulary
+
+    corpus = args.corpus or default_corpus()
+    if not corpus.is_dir():
+        print(f"monosearch: corpus folder not found: {corpus}", file=sys.stderr)
+        return EXIT_USAGE
+    report = check_corpus(corpus, default_vocabulary())
+    failed = report.errors > 0 or (args.strict and report.warnings > 0)
+    if args.format == "json":
+        print(json.dumps({**report.as_dict(), "strict": args.strict, "ok": not failed},
+                         ensure_ascii=False, indent=2))
+    else:
+        for finding in report.findings:
+            print(finding)
+        print(f"checked {report.files} files: {report.errors} errors, "
+              f"{report.warnings} warnings" + (" (strict)" if args.strict else ""))
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
+def run_import(args) -> int:
+    from .openfda import import_files
+
+    written, problems = import_files(args.files, args.out, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(f"imported {len(written)} monographs, {len(problems)} skipped")
+    return EXIT_REJECTED if problems else EXIT_OK
 
 
 def run_serve(args) -> int:

@@ -1,0 +1,104 @@
+"""monosearch check: rejections are errors, style problems warnings, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from search.check import check_corpus
+from search.vocabulary import default_vocabulary
+
+from .conftest import ROOT, SEED
+
+GOOD = SEED.read_text(encoding="utf-8")
+
+
+def findings(folder):
+    return [str(f).replace(f"{folder}/", "") for f in
+            check_corpus(folder, default_vocabulary()).findings]
+
+
+def test_clean_monograph_has_no_findings(tmp_path):
+    (tmp_path / "baricitinib.md").write_text(GOOD)
+    assert findings(tmp_path) == []
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "empty.md: error: empty file"),
+    (b"\x00\x01binary", "empty.md: error: binary content (not a text file)"),
+    (b"# T\n### Usage\n\xe9\n", "empty.md:3: error: not valid UTF-8 (byte 0xe9)"),
+    (b"---\na: [\n---\n# T\n### Usage\nx\n",
+     "empty.md:2: error: front matter is not valid YAML"),
+    (b"---\n[1, 2]\n---\n# T\n### Usage\nx\n",
+     "empty.md:1: error: front matter is not a mapping of fields"),
+    (b"### Usage\nx\n", "empty.md: error: no title"),
+    (b"# T\ntext only\n", "empty.md: error: no '### ' section"),
+])
+def test_every_rejection_is_an_error(tmp_path, content, expected):
+    (tmp_path / "empty.md").write_bytes(content)
+    assert len(findings(tmp_path)) == 1
+    assert findings(tmp_path)[0].startswith(expected)
+
+
+def test_warnings_name_each_problem(tmp_path):
+    body = GOOD.replace("### How it Works", "### Storage").replace(
+        "**Disclaimer:**", "Closing words:").replace("title: Baricitinib", "title: Olumiant")
+    body = body.replace("# Baricitinib\n", "# Baricitinib\nIntro text.\n")
+    (tmp_path / "a.md").write_text(body)
+    (tmp_path / "b.md").write_text("---\ntitle: Olumiant\n---\n# Olumiant\n### Usage\n"
+                                   "Helps with nothing we know.\n\n**Disclaimer:** x\n")
+    assert findings(tmp_path) == [
+        "a.md:6: warning: missing standard section 'How it Works'",
+        "a.md:6: warning: title 'Olumiant' differs from the H1 'Baricitinib'",
+        "a.md:7: warning: text between the title and the first section is shown but not "
+        "indexed",
+        "a.md:47: warning: unknown heading 'Storage' (indexed as 'other')",
+        "a.md:77: warning: missing closing '**Disclaimer:**' paragraph",
+        "b.md:4: warning: missing standard section 'Generic Name'",
+        "b.md:4: warning: missing standard section 'Dosage'",
+        "b.md:4: warning: missing standard section 'Side Effects'",
+        "b.md:4: warning: missing standard section 'How it Works'",
+        "b.md:4: warning: missing standard section 'Precautions'",
+        "b.md:4: warning: missing standard section 'FAQs'",
+        "b.md:4: warning: duplicate title 'Olumiant' (also a.md)",
+        "b.md:5: warning: no recognized indication (add one to the vocabulary or to front "
+        "matter 'indications')",
+    ]
+
+
+def test_duplicate_slugs_are_errors(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "baricitinib.md").write_text(GOOD)
+    (tmp_path / "x" / "baricitinib.md").write_text(GOOD)
+    assert findings(tmp_path) == [
+        "x/baricitinib.md: error: duplicate slug 'baricitinib' (also baricitinib.md)"]
+
+
+def run_check(*args):
+    return subprocess.run([sys.executable, "-m", "search", "check", *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+def test_exit_codes_and_formats(tmp_path):
+    (tmp_path / "a.md").write_text(GOOD.replace("### Storage", "").replace(
+        "### FAQs", "### Notes"))
+    warned = run_check(tmp_path)
+    assert warned.returncode == 0
+    assert warned.stdout.splitlines()[-1] == "checked 1 files: 0 errors, 2 warnings"
+    strict = run_check("--strict", tmp_path)
+    assert strict.returncode == 1
+    assert strict.stdout.splitlines()[-1].endswith("(strict)")
+    (tmp_path / "b.md").write_text("")
+    as_json = json.loads(run_check(tmp_path, "--format", "json").stdout)
+    assert (as_json["files"], as_json["errors"], as_json["warnings"], as_json["ok"]) == (
+        2, 1, 2, False)
+    assert as_json["findings"][-1] == {"path": f"{tmp_path}/b.md", "line": None,
+                                       "level": "error", "message": "empty file"}
+    assert run_check(tmp_path).returncode == 1
+    assert run_check(tmp_path / "missing").returncode == 2
+
+
+def test_bundled_corpus_passes_strict_check():
+    result = run_check("--strict", ROOT / "corpus")
+    assert result.returncode == 0, result.stdout
