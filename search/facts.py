@@ -16,7 +16,9 @@ def drug_facts(monograph: Monograph, vocabulary: Vocabulary) -> dict:
         usage = monograph.section_of_type("usage")
         slugs = vocabulary.extract_indications(usage.text) if usage else []
         indications = [(slug, vocabulary.label(slug)) for slug in slugs]
-    classes = [(slugify(name), name) for name in monograph.drug_class if slugify(name)]
+    classes = [vocabulary.resolve_class(name) for name in monograph.drug_class
+               if slugify(name)]
+    classes += vocabulary.classes_of(monograph.title)
     return {
         "indications": list(dict.fromkeys(indications)),
         "drug_class": list(dict.fromkeys(classes)),

@@ -1,8 +1,9 @@
-"""Medical vocabulary: conditions with synonyms, abbreviations and lay terms.
+"""Medical vocabulary: conditions, brand names and drug classes.
 
-Loaded once per process from ``search/data/``. Names, synonyms and unambiguous
+Loaded once per process from ``search/data/``. Condition names, synonyms and unambiguous
 abbreviations are matched in Usage text to derive a drug's indications; lay terms are
 kept for query expansion only ("hair loss" must not tag every drug that mentions it).
+Brands map to generic names; drug classes have synonyms, lay terms and member drugs.
 """
 
 from __future__ import annotations
@@ -24,13 +25,31 @@ class Condition:
     abbreviations: tuple[str, ...]
     lay_terms: tuple[str, ...]
     ambiguous_abbreviations: tuple[str, ...]
+    match_label: bool = True  # False: the label is too common a word ("Pain") to tag a
+    # drug by itself; only the synonyms are matched in Usage text
 
 
-def _alternation(terms: list[str]) -> str:
+@dataclass(frozen=True)
+class DrugClass:
+    slug: str
+    label: str
+    synonyms: tuple[str, ...]
+    lay_terms: tuple[str, ...]
+    members: tuple[str, ...]  # lower-case generic names
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _alternation(terms: list[str], plurals: bool = False) -> str:
     # Longest first, so the leftmost match is also the longest ("alopecia areata"
-    # wins over "alopecia"); flexible white space inside multi-word terms.
+    # wins over "alopecia"); flexible white space inside multi-word terms; with plurals,
+    # a trailing s/es is allowed ("urinary tract infections").
     ordered = sorted(set(terms), key=len, reverse=True)
-    return "|".join(r"\s+".join(map(re.escape, term.split())) for term in ordered)
+    suffix = "(?:e?s)?" if plurals else ""
+    return "|".join(r"\s+".join(map(re.escape, term.split()))
+                    + (suffix if term[-1:].isalpha() else "") for term in ordered)
 
 
 # A condition named after a negation in the same clause ("not used for type 1
@@ -51,17 +70,35 @@ def _bounded(alternation: str) -> str:
 class Vocabulary:
     """Conditions and the matchers built from them."""
 
-    def __init__(self, conditions: list[Condition]):
+    def __init__(self, conditions: list[Condition], brands: dict[str, str] | None = None,
+                 aliases: dict[str, str] | None = None,
+                 classes: list[DrugClass] | None = None):
         self.conditions = {c.slug: c for c in conditions}
-        self._by_name: dict[str, str] = {}  # lower-case name/synonym -> slug
+        self.brands = {b.lower(): g for b, g in (brands or {}).items()}  # brand -> generic
+        self.brand_names = {b.lower(): b for b in (brands or {})}  # as spelt by the maker
+        self.aliases = {a.lower(): g for a, g in (aliases or {}).items()}
+        self.classes = {c.slug: c for c in classes or []}
+        self._class_by_name: dict[str, str] = {}
+        self._classes_of: dict[str, list[str]] = {}
+        for drug_class in classes or []:
+            for name in (drug_class.label, drug_class.slug, *drug_class.synonyms,
+                         *drug_class.lay_terms):
+                self._class_by_name.setdefault(name.lower(), drug_class.slug)
+            for member in drug_class.members:
+                self._classes_of.setdefault(member.lower(), []).append(drug_class.slug)
+        self._by_name: dict[str, str] = {}  # lower-case name/synonym -> slug, for Usage text
+        self._names: dict[str, str] = {}  # every name, for resolving front matter
         self._by_abbreviation: dict[str, str] = {}
         for c in conditions:
             for name in (c.label, *c.synonyms):
-                self._by_name.setdefault(name.lower(), c.slug)
+                self._names.setdefault(name.lower(), c.slug)
+                if c.match_label or name != c.label:
+                    self._by_name.setdefault(name.lower(), c.slug)
             for abbr in c.abbreviations:
                 if abbr not in c.ambiguous_abbreviations:
                     self._by_abbreviation.setdefault(abbr, c.slug)
-        self._names_re = re.compile(_bounded(_alternation(list(self._by_name))), re.IGNORECASE)
+        self._names_re = re.compile(_bounded(_alternation(list(self._by_name), plurals=True)),
+                                    re.IGNORECASE)
         self._abbr_re = (re.compile(_bounded(_alternation(list(self._by_abbreviation))))
                          if self._by_abbreviation else None)
 
@@ -74,7 +111,9 @@ class Vocabulary:
         found: list[tuple[int, str]] = []
         for match in self._names_re.finditer(text):
             key = re.sub(r"\s+", " ", match.group(0)).lower()
-            found.append((match.start(), self._by_name[key]))
+            slug = self._by_name.get(key) or self._by_name.get(key[:-1]) \
+                or self._by_name.get(key[:-2])
+            found.append((match.start(), slug))
         if self._abbr_re is not None:
             for match in self._abbr_re.finditer(text):
                 found.append((match.start(), self._by_abbreviation[match.group(0)]))
@@ -84,21 +123,47 @@ class Vocabulary:
                 ordered.append(slug)
         return ordered
 
+    def generic_for(self, name: str) -> str | None:
+        """The generic a brand or alias names ("Tylenol", "paracetamol" -> acetaminophen)."""
+        key = name.strip().lower()
+        return self.brands.get(key) or self.aliases.get(key)
+
+    def resolve_class(self, name: str) -> tuple[str, str]:
+        """(slug, label) of a drug class by label, synonym or lay term; unknown names keep
+        their own label."""
+        slug = self._class_by_name.get(re.sub(r"\s+", " ", name).strip().lower())
+        if slug is not None:
+            return slug, self.classes[slug].label
+        return _slug(name), name.strip()
+
+    def classes_of(self, generic: str) -> list[tuple[str, str]]:
+        """Classes listing this generic among their members."""
+        return [(slug, self.classes[slug].label)
+                for slug in self._classes_of.get(generic.strip().lower(), [])]
+
     def resolve(self, name: str) -> tuple[str, str]:
         """(slug, label) for an indication written in front matter; unknown names keep
         their own label under a slug made from it."""
         key = re.sub(r"\s+", " ", name).strip()
-        slug = self._by_name.get(key.lower()) or self._by_abbreviation.get(key)
+        slug = self._names.get(key.lower()) or self._by_abbreviation.get(key)
         if slug is None and key.lower() in self.conditions:
             slug = key.lower()
         if slug is not None:
             return slug, self.conditions[slug].label
-        return re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-"), key
+        return _slug(key), key
 
 
-def load_vocabulary(path: Path | None = None) -> Vocabulary:
-    """Read a conditions file (default: the bundled one)."""
-    data = json.loads((path or DATA_DIR / "conditions.json").read_text(encoding="utf-8"))
+def _read(folder: Path, name: str) -> dict:
+    path = folder / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def load_vocabulary(folder: Path | None = None) -> Vocabulary:
+    """Read the vocabulary files of a folder (default: the bundled ``search/data``)."""
+    folder = folder or DATA_DIR
+    data = _read(folder, "conditions.json")
+    brands = _read(folder, "brands.json")
+    classes = _read(folder, "drug_classes.json")
     return Vocabulary([
         Condition(
             slug=item["slug"],
@@ -107,9 +172,18 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
             abbreviations=tuple(item.get("abbreviations", ())),
             lay_terms=tuple(item.get("lay_terms", ())),
             ambiguous_abbreviations=tuple(item.get("ambiguous_abbreviations", ())),
+            match_label=item.get("match_label", True),
         )
-        for item in data["conditions"]
-    ])
+        for item in data.get("conditions", [])
+    ],
+        brands={item["brand"]: item["generic"] for item in brands.get("brands", [])},
+        aliases={item["alias"]: item["generic"] for item in brands.get("generic_aliases", [])},
+        classes=[DrugClass(slug=item["slug"], label=item["label"],
+                           synonyms=tuple(item.get("synonyms", ())),
+                           lay_terms=tuple(item.get("lay_terms", ())),
+                           members=tuple(item.get("members", ())))
+                 for item in classes.get("classes", [])],
+    )
 
 
 @cache
