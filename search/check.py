@@ -58,6 +58,10 @@ def check_monograph(monograph: Monograph, vocabulary: Vocabulary) -> list[Findin
     def warn(message: str, line: int | None) -> None:
         findings.append(Finding(path, line, "warning", message))
 
+    if not monograph.front_matter:
+        warn("no front matter (title taken from the H1; add 'layout' and 'title')", 1)
+    elif "layout" not in monograph.front_matter:
+        warn("front matter has no 'layout'", 1)
     present = {s.type for s in monograph.sections}
     for kind in STANDARD_SECTIONS:
         if kind not in present:

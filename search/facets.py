@@ -17,7 +17,7 @@ from .sections import SECTION_TYPES, section_label
 
 # request parameter -> Whoosh field
 FACET_FIELDS: dict[str, str] = {"drug": "drug", "indication": "indications", "section": "section"}
-FACET_LIMIT = 100  # buckets returned per facet (selected values are always added)
+FACET_LIMIT = 100  # buckets returned per facet, most frequent first (selected ones are added)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ def test_warnings_name_each_problem(tmp_path):
     (tmp_path / "a.md").write_text(body)
     (tmp_path / "b.md").write_text("---\ntitle: Olumiant\n---\n# Olumiant\n### Usage\n"
                                    "Helps with nothing we know.\n\n**Disclaimer:** x\n")
+    (tmp_path / "c.md").write_text(GOOD.split("---\n", 2)[2].replace("Baricitinib", "Cdrug"))
     assert findings(tmp_path) == [
         "a.md:6: warning: missing standard section 'How it Works'",
         "a.md:6: warning: title 'Olumiant' differs from the H1 'Baricitinib'",
@@ -55,6 +56,7 @@ def test_warnings_name_each_problem(tmp_path):
         "indexed",
         "a.md:47: warning: unknown heading 'Storage' (indexed as 'other')",
         "a.md:77: warning: missing closing '**Disclaimer:**' paragraph",
+        "b.md:1: warning: front matter has no 'layout'",
         "b.md:4: warning: missing standard section 'Generic Name'",
         "b.md:4: warning: missing standard section 'Dosage'",
         "b.md:4: warning: missing standard section 'Side Effects'",
@@ -64,6 +66,7 @@ def test_warnings_name_each_problem(tmp_path):
         "b.md:4: warning: duplicate title 'Olumiant' (also a.md)",
         "b.md:5: warning: no recognized indication (add one to the vocabulary or to front "
         "matter 'indications')",
+        "c.md:1: warning: no front matter (title taken from the H1; add 'layout' and 'title')",
     ]
 
 
