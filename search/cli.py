@@ -61,6 +61,14 @@ def build_argparser() -> argparse.ArgumentParser:
     importer.add_argument("--out", type=Path, required=True, help="folder for the monographs")
     importer.add_argument("--force", action="store_true", help="overwrite existing files")
 
+    judge = commands.add_parser("eval", help="relevance metrics on judged queries")
+    judge.add_argument("queries", type=Path, metavar="QUERIES.jsonl")
+    judge.add_argument("--url", default=None, help="evaluate a running server instead")
+    judge.add_argument("--index", type=Path, default=None)
+    judge.add_argument("--json", action="store_true", help="print the report as JSON")
+    judge.add_argument("--literal", action="store_true",
+                       help="search the words as typed (no query understanding), for comparison")
+
     serve = commands.add_parser("serve", help="run the web front end")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000)
@@ -73,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_argparser().parse_args(argv)
     try:
         commands = {"reindex": run_reindex, "query": run_query, "serve": run_serve,
-                    "check": run_check, "import-openfda": run_import}
+                    "check": run_check, "import-openfda": run_import, "eval": run_eval}
         return commands[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -191,6 +199,37 @@ def run_import(args) -> int:
         print(f"skipped: {problem}", file=sys.stderr)
     print(f"imported {len(written)} monographs, {len(problems)} skipped")
     return EXIT_REJECTED if problems else EXIT_OK
+
+
+def run_eval(args) -> int:
+    from .evaluation import (
+        JudgmentError,
+        backend_search,
+        evaluate,
+        format_report,
+        http_search,
+        load_judgments,
+    )
+
+    try:
+        judgments = load_judgments(args.queries)
+    except (OSError, JudgmentError) as err:
+        print(f"monosearch: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.url:
+        search = http_search(args.url, args.literal)
+    else:
+        from .backends.whoosh import WhooshBackend
+        backend = WhooshBackend(args.index or default_index())
+        try:
+            backend.health()  # open the index outside the timings
+        except IndexNotBuilt as err:
+            print(f"monosearch: {err}", file=sys.stderr)
+            return EXIT_REJECTED
+        search = backend_search(backend, args.literal)
+    report = evaluate(judgments, search)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return EXIT_OK
 
 
 def run_serve(args) -> int:

@@ -16,7 +16,8 @@ import numpy as np
 from .sections import SECTION_TYPES, section_label
 
 # request parameter -> Whoosh field
-FACET_FIELDS: dict[str, str] = {"drug": "drug", "indication": "indications", "section": "section"}
+FACET_FIELDS: dict[str, str] = {"drug": "drug", "indication": "indications",
+                                "section": "section", "class": "drug_class"}
 FACET_LIMIT = 100  # buckets returned per facet, most frequent first (selected ones are added)
 
 
@@ -123,10 +124,12 @@ def build_facet_table(reader, manifest: dict) -> FacetTable:
 
 
 def _labels(manifest: dict) -> dict[str, dict[str, str]]:
-    drugs, indications = {}, {}
+    drugs, indications, classes = {}, {}, {}
     for slug, entry in manifest.get("monographs", {}).items():
         drugs[slug] = entry.get("title", slug)
         for value, label in entry.get("indications", ()):
             indications.setdefault(value, label)
+        for value, label in entry.get("drug_class", ()):
+            classes.setdefault(value, label)
     sections = {kind: section_label(kind) for kind in SECTION_TYPES}
-    return {"drug": drugs, "indication": indications, "section": sections}
+    return {"drug": drugs, "indication": indications, "section": sections, "class": classes}

@@ -195,6 +195,7 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
                 writer.add_document(**document)
             entries[monograph.slug].update(
                 title=monograph.title,
+                brands=list(monograph.brands),
                 sections=len(monograph.sections),
                 indications=facts["indications"],
                 drug_class=facts["drug_class"],

@@ -18,6 +18,7 @@ DEFAULT_PER_PAGE = 10
 MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are refused, not computed
 MAX_FILTER_VALUES = 50
 MAX_FILTER_CHARS = 200
+GROUPS = ("none", "drug", "auto")
 
 _WORD_RE = re.compile(r"\w+")
 # A minus that starts a word excludes it; one inside a word ("covid-19") does not.
@@ -31,16 +32,22 @@ class SearchRequest:
     drug: tuple[str, ...] = ()
     indication: tuple[str, ...] = ()
     section: tuple[str, ...] = ()
+    drug_class: tuple[str, ...] = ()
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    group: str = "none"  # "drug": one result per drug; "auto": drug unless a drug is named
+    literal: bool = False  # search the words as typed: no rewrites
 
     @property
     def filters(self) -> dict[str, tuple[str, ...]]:
-        return {"drug": self.drug, "indication": self.indication, "section": self.section}
+        """Facet name -> selected values (the class facet's parameter is drug_class)."""
+        return {"drug": self.drug, "indication": self.indication, "section": self.section,
+                "class": self.drug_class}
 
     @classmethod
     def from_params(cls, get: Callable[[str], str | None],
-                    get_list: Callable[[str], Sequence[str]]) -> SearchRequest:
+                    get_list: Callable[[str], Sequence[str]],
+                    default_group: str = "none") -> SearchRequest:
         """Validate raw parameters (strings); raises BadRequest with a plain message."""
         q = (get("q") or "").strip()
         if len(q) > MAX_QUERY_CHARS:
@@ -50,8 +57,21 @@ class SearchRequest:
         if page * per_page > MAX_RESULT_WINDOW:
             raise BadRequest(f"page * per_page must not exceed {MAX_RESULT_WINDOW}")
         filters = {name: _filter_values(get_list(name), name)
-                   for name in ("drug", "indication", "section")}
-        return cls(q=q, page=page, per_page=per_page, **filters)
+                   for name in ("drug", "indication", "section", "drug_class")}
+        group = (get("group") or default_group).strip().lower()
+        if group not in GROUPS:
+            raise BadRequest(f"group must be one of: {', '.join(GROUPS)}")
+        literal = _flag(get("literal"), "literal")
+        return cls(q=q, page=page, per_page=per_page, group=group, literal=literal, **filters)
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    value = (raw or "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise BadRequest(f"{name} must be 1 or 0")
 
 
 def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> int:
@@ -112,3 +132,78 @@ def _is_degenerate(parsed: query.Query) -> bool:
         return True
     return any(isinstance(node, query.Query) and node.__class__.__name__ == "ErrorQuery"
                for node in parsed.leaves())
+
+
+# -- understood queries ---------------------------------------------------------------
+# Boosts. Term queries on ID/KEYWORD fields score a flat 1.0 times their boost, while
+# BM25F text scores of a few words stay below ~20: a named drug's sections come first,
+# then the section type the reader asks for; a class or condition brings its drugs'
+# sections forward, and the words decide the order within those.
+DRUG_BOOST = 30.0
+INTENT_BOOST = 10.0
+CLASS_BOOST = 12.0
+CONDITION_BOOST = 8.0
+RELATED_CONDITION_BOOST = 4.0
+COMMON_WORD_SHARE = 0.25  # a relaxed query drops words found in more sections than this
+
+_SYNTAX_RE = re.compile(r'["()]|(?:^|\s)[-+][\w"(]|\b(?:AND|OR|NOT|ANDNOT)\b')
+
+
+def has_syntax(text: str) -> bool:
+    """Does the text use query syntax (quotes, parentheses, operators, a leading minus)?"""
+    return _SYNTAX_RE.search(text) is not None
+
+
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
+def _word_query(word: str, parser) -> query.Query:
+    parsed = parser.parse(word)
+    return parsed if parsed is not query.NullQuery else None
+
+
+def _phrase_query(phrase: str, parser) -> query.Query:
+    parsed = parser.parse(f'"{phrase}"') if " " in phrase else parser.parse(phrase)
+    return parsed if parsed is not query.NullQuery else None
+
+
+def build_plan_queries(plan, parser) -> tuple[query.Query, query.Query | None]:
+    """(query deciding what matches, query that only adds to the score) for a plan."""
+    required: list[query.Query] = []
+    required += [query.Term("drug", slug, boost=DRUG_BOOST) for slug in plan.drugs]
+    required += [query.Term("drug_class", slug, boost=CLASS_BOOST) for slug in plan.classes]
+    required += [query.Term("indications", slug, boost=CONDITION_BOOST)
+                 for slug in plan.conditions]
+    required += [query.Term("indications", slug, boost=RELATED_CONDITION_BOOST)
+                 for slug in plan.related_conditions]
+    phrases = [q for q in (_phrase_query(p, parser) for p in plan.condition_phrases) if q]
+    if phrases:  # the lay term and the label say one thing: count the best, not both
+        required.append(query.DisjunctionMax(phrases) if len(phrases) > 1 else phrases[0])
+    content = plan.words if plan.recognized else _unique(plan.words + plan.ranking_words)
+    words = [q for q in (_word_query(w, parser) for w in content) if q]
+    if words:
+        required.append(query.And(words) if len(words) > 1 else words[0])
+    ranking: list[query.Query] = [query.Term("section", kind, boost=INTENT_BOOST)
+                                  for kind in plan.intents]
+    ranking += [q for q in (_word_query(w, parser)
+                            for w in _unique(plan.words + plan.ranking_words)) if q]
+    match = query.Or(required) if len(required) > 1 else (required[0] if required
+                                                           else query.NullQuery)
+    return match, (query.Or(ranking) if ranking else None)
+
+
+def relaxed_query(words: list[str], required_words: list[str], parser, share_of
+                  ) -> query.Query:
+    """Any of the words, leaving out very common ones (unless all are common): when no
+    section has every word, rank by the words that do occur. ``required_words`` (a drug
+    the corpus does not have) must still all occur."""
+    parsed = [(w, q) for w in _unique(words) if w not in required_words
+              and (q := _word_query(w, parser))]
+    rare = [q for w, q in parsed if share_of(w) <= COMMON_WORD_SHARE]
+    chosen = rare or [q for _, q in parsed]
+    loose = query.Or(chosen) if chosen else None
+    needed = [q for q in (_word_query(w, parser) for w in required_words) if q]
+    if needed:
+        return query.And(needed + ([loose] if loose else []))
+    return loose or query.NullQuery

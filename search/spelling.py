@@ -25,12 +25,14 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def suggest_correction(text: str, reader, analyzer) -> str | None:
-    """The query with unknown words replaced by their closest index word, or None."""
+def suggest_correction(text: str, reader, analyzer, skip: set[str] = frozenset()
+                       ) -> str | None:
+    """The query with unknown words replaced by their closest index word, or None.
+    Words in ``skip`` (already rewritten by query understanding) are left alone."""
     corrected = text
     for word in plain_words(text):
         lower = word.lower()
-        if len(lower) < MIN_WORD_CHARS or lower.isdigit():
+        if len(lower) < MIN_WORD_CHARS or lower.isdigit() or lower in skip:
             continue
         stems = [token.text for token in analyzer(lower)]
         if not stems or any(reader.doc_frequency(field, stem)

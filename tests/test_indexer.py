@@ -1,3 +1,4 @@
+import json
 import os
 import random
 import signal
@@ -134,7 +135,8 @@ def test_schema_or_damage_forces_a_full_rebuild(corpus_dir, tmp_path):
     index = tmp_path / "index"
     first = reindex(corpus_dir, index)
     manifest = index / first.generation / store.MANIFEST_FILE
-    manifest.write_text(manifest.read_text().replace('"schema_version": 1', '"schema_version": 0'))
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "schema_version": data["schema_version"] - 1}))
     assert reindex(corpus_dir, index).full
     (index / store.CURRENT_FILE).write_text("garbage")
     report = reindex(corpus_dir, index)

@@ -1,4 +1,7 @@
-"""Search semantics on the small real corpus: ranking, syntax, paging, corrections."""
+"""Search semantics on the small real corpus: ranking, syntax, paging, corrections.
+
+These check the literal engine (literal=1: the words as typed, no query understanding);
+tests/test_understanding.py covers the rewrites."""
 
 import re
 
@@ -7,8 +10,8 @@ import pytest
 from search.query import SearchRequest
 
 
-def search(backend, q="", **kwargs):
-    return backend.search(SearchRequest(q=q, **kwargs))
+def search(backend, q="", literal=True, **kwargs):
+    return backend.search(SearchRequest(q=q, literal=literal, **kwargs))
 
 
 def ids(body):
@@ -19,8 +22,9 @@ def all_ids(backend, q, **kwargs):
     return ids(search(backend, q, per_page=100, **kwargs))
 
 
-def test_covid_dose_ranks_the_seed_dosage_section_first(backend):
-    assert ids(search(backend, "covid dose"))[0] == "baricitinib#dosage"
+@pytest.mark.parametrize("literal", [True, False])
+def test_covid_dose_ranks_the_seed_dosage_section_first(backend, literal):
+    assert ids(search(backend, "covid dose", literal=literal))[0] == "baricitinib#dosage"
 
 
 @pytest.mark.parametrize("q, drug", [

@@ -13,7 +13,7 @@ from .conftest import DATA
 from .markup import injected_markup
 
 TOP_KEYS = ["query", "corrected", "total", "page", "per_page", "took_ms", "results", "facets",
-            "disclaimer"]
+            "interpretation", "relaxed", "group", "total_groups", "suggestions", "disclaimer"]
 
 
 def test_search_json_contract(client, backend):
@@ -23,7 +23,7 @@ def test_search_json_contract(client, backend):
     body = response.get_json()
     assert list(body) == TOP_KEYS
     assert body["disclaimer"] == DISCLAIMER
-    assert list(body["facets"]) == ["drug", "indication", "section"]
+    assert list(body["facets"]) == ["drug", "indication", "section", "class"]
     for buckets in body["facets"].values():
         for bucket in buckets:
             assert list(bucket) == ["value", "label", "count", "selected"]
@@ -127,14 +127,19 @@ def test_drug_api_returns_the_parsed_monograph(client):
 
 
 def test_search_page_shows_results_facets_paging_and_disclaimer(client):
-    html = client.get("/?q=risk&per_page=2&drug=warfarin&drug=ibuprofen").get_data(as_text=True)
+    html = client.get("/?q=risk&per_page=2&drug=warfarin&drug=ibuprofen&group=none"
+                      ).get_data(as_text=True)
     assert 'value="risk"' in html
     assert 'href="/drug/' in html and "<mark>" in html
     assert 'name="drug" value="warfarin"' in html and "checked" in html
-    next_page = "/?q=risk&amp;drug=warfarin&amp;drug=ibuprofen&amp;per_page=2&amp;page=2"
+    next_page = ("/?q=risk&amp;drug=warfarin&amp;drug=ibuprofen&amp;per_page=2&amp;group=none"
+                 "&amp;page=2")
     assert f'rel="next" href="{next_page}"' in html
     assert DISCLAIMER in html
-    assert "Did you mean" in client.get("/?q=metfromin").get_data(as_text=True)
+    assert "Did you mean" in client.get("/?q=warfarin+bleding").get_data(as_text=True)
+    understood = client.get("/?q=metfromin").get_data(as_text=True)
+    assert "<strong>metformin</strong> (corrected from metfromin)" in understood
+    assert 'href="/?q=metfromin&amp;literal=1"' in understood
 
 
 def test_drug_page_renders_sections_with_anchors(client):

@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("monosearch", __name__)
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-FACET_TITLES = {"drug": "Drug", "indication": "Indication", "section": "Section"}
+FACET_TITLES = {"drug": "Drug", "indication": "Indication", "section": "Section",
+                "class": "Drug class"}
+FACET_PARAMS = {"drug": "drug", "indication": "indication", "section": "section",
+                "class": "drug_class"}  # facet name -> query-string parameter
 PAGE_LINKS = 9  # page numbers shown around the current page
 
 
@@ -28,9 +31,9 @@ def _backend():
     return current_app.extensions["monosearch"]
 
 
-def run_search(args) -> dict:
+def run_search(args, default_group: str = "none") -> dict:
     """Validate query-string args and search; raises BadRequest or IndexNotBuilt."""
-    search_request = SearchRequest.from_params(args.get, args.getlist)
+    search_request = SearchRequest.from_params(args.get, args.getlist, default_group)
     return _backend().search(search_request)
 
 
@@ -82,10 +85,13 @@ def search_page():
         "drug": args.getlist("drug"),
         "indication": args.getlist("indication"),
         "section": args.getlist("section"),
+        "drug_class": args.getlist("drug_class"),
         "per_page": args.get("per_page", ""),
+        "group": args.get("group", ""),
+        "literal": args.get("literal", ""),
     }
     try:
-        body = run_search(args)
+        body = run_search(args, default_group="auto")
     except BadRequest as err:
         return render_template("search.html", state=state, body=None, error=str(err)), 400
     except IndexNotBuilt:
@@ -93,7 +99,9 @@ def search_page():
                                error="The search index is not available yet."), 503
     return render_template("search.html", state=state, body=body, error=None,
                            facets=_facet_view(body, state), pages=_pages(body, state),
-                           titles=FACET_TITLES)
+                           titles=FACET_TITLES, params=FACET_PARAMS,
+                           literal_url=search_url(state, literal="1", page=1),
+                           understood_url=search_url(state, literal="", page=1))
 
 
 @blueprint.get("/drug/<slug>")
@@ -120,10 +128,11 @@ def search_url(state: dict, **changes) -> str:
     """URL of the search page for a state, with some keys changed."""
     merged = {**state, **changes}
     pairs = [("q", merged["q"])] if merged.get("q") else []
-    for name in ("drug", "indication", "section"):
+    for name in ("drug", "indication", "section", "drug_class"):
         pairs += [(name, value) for value in merged.get(name, [])]
-    if merged.get("per_page"):
-        pairs.append(("per_page", merged["per_page"]))
+    for name in ("per_page", "group", "literal"):
+        if merged.get(name):
+            pairs.append((name, merged[name]))
     if merged.get("page", 1) not in (1, None):
         pairs.append(("page", merged["page"]))
     return url_for("monosearch.search_page") + ("?" + urlencode(pairs) if pairs else "")
@@ -133,9 +142,10 @@ def _facet_view(body: dict, state: dict) -> dict:
     """Facet buckets with the URL that toggles each value (page reset to 1)."""
     view = {}
     for name, buckets in body["facets"].items():
-        chosen = state[name]
+        param = FACET_PARAMS[name]
+        chosen = state[param]
         view[name] = [
-            {**bucket, "toggle_url": search_url(state, **{name: (
+            {**bucket, "toggle_url": search_url(state, page=1, **{param: (
                 [v for v in chosen if v != bucket["value"]] if bucket["selected"]
                 else [*chosen, bucket["value"]])})}
             for bucket in buckets
@@ -144,7 +154,8 @@ def _facet_view(body: dict, state: dict) -> dict:
 
 
 def _pages(body: dict, state: dict) -> dict:
-    last = max((body["total"] + body["per_page"] - 1) // body["per_page"], 1)
+    count = body["total_groups"] if body["group"] == "drug" else body["total"]  # drugs
+    last = max((count + body["per_page"] - 1) // body["per_page"], 1)
     current = body["page"]
     first = max(1, min(current - PAGE_LINKS // 2, last - PAGE_LINKS + 1))
     numbers = range(first, min(first + PAGE_LINKS, last + 1))
@@ -154,10 +165,19 @@ def _pages(body: dict, state: dict) -> dict:
                   for n in numbers],
         "previous": search_url(state, page=current - 1) if current > 1 else None,
         "next": search_url(state, page=current + 1) if current < last else None,
-        "corrected_url": (search_url(state, q=body["corrected"])
+        "corrected_url": (search_url(state, q=body["corrected"], page=1)
                           if body["corrected"] else None),
+        "suggestions": [{**s, "url": _suggestion_url(state, s)} for s in body["suggestions"]],
         "first_number": (current - 1) * body["per_page"] + 1,
     }
+
+
+def _suggestion_url(state: dict, suggestion: dict) -> str:
+    if suggestion["kind"] == "drug":
+        return url_for("monosearch.drug_page", slug=suggestion["value"])
+    if suggestion["kind"] == "class":
+        return search_url({"q": ""}, drug_class=[suggestion["value"]])
+    return search_url(state, q=suggestion["value"], page=1)
 
 
 # -- errors ----------------------------------------------------------------------------

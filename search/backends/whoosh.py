@@ -6,76 +6,17 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from whoosh import index as whoosh_index
-from whoosh import query as whoosh_query
-from whoosh.scoring import BM25F
-
 from .. import DISCLAIMER, store
+from ..engine import run_search
 from ..errors import IndexNotBuilt
-from ..facets import FacetTable, build_facet_table
-from ..highlight import highlight_snippet, leading_snippet
-from ..query import SearchRequest, build_parser, parse_query
-from ..schema import SCHEMA_VERSION, body_analyzer
-from ..spelling import suggest_correction
+from ..query import SearchRequest
+from ..snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Snapshot:
-    """Everything one index generation needs to answer queries, built once."""
-
-    generation: str
-    index: object
-    searcher: object
-    facets: FacetTable
-    manifest: dict
-    browse_order: np.ndarray  # live docnums sorted by (drug slug, section position)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    users: int = 0
-    retired: bool = False
-
-    def close(self) -> None:
-        self.searcher.close()
-        self.index.close()
-
-
-def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
-    folder = index_dir / generation
-    manifest = store.read_manifest(folder)
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise IndexNotBuilt(f"index {folder} has schema version "
-                            f"{manifest.get('schema_version')}, expected {SCHEMA_VERSION}; "
-                            "run `monosearch reindex --full`")
-    problem = None
-    with warnings.catch_warnings():
-        # Whoosh leaves the file of a damaged TOC open; it is closed (with a
-        # ResourceWarning) when the exception below is dropped.
-        warnings.simplefilter("ignore", ResourceWarning)
-        try:
-            index = whoosh_index.open_dir(str(folder))
-            searcher = index.searcher(weighting=BM25F())
-        except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
-            problem = f"{type(err).__name__}: {err}"
-    if problem is not None:
-        raise IndexNotBuilt(f"index {folder} cannot be opened ({problem})")
-    reader = searcher.reader()
-    facets = build_facet_table(reader, manifest)
-    drug = facets.facets["drug"]
-    drug_of = np.full(facets.size, -1, dtype=np.int64)
-    drug_of[drug.docs] = drug.codes
-    position = np.array([reader.column_reader("position")[d] for d in range(facets.size)],
-                        dtype=np.int64) if facets.size else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((position, drug_of))
-    return Snapshot(generation=generation, index=index, searcher=searcher, facets=facets,
-                    manifest=manifest, browse_order=order[facets.live[order]])
 
 
 class WhooshBackend:
@@ -86,8 +27,6 @@ class WhooshBackend:
         self._snapshot: Snapshot | None = None
         self._pointer: tuple | None = None
         self._swap_lock = threading.Lock()
-        self._parser = None
-        self._analyzer = body_analyzer()
 
     # -- generations -------------------------------------------------------------
     def _refresh(self) -> Snapshot:
@@ -160,66 +99,9 @@ class WhooshBackend:
     def search(self, request: SearchRequest) -> dict:
         started = time.perf_counter()
         with self._use() as snapshot, snapshot.lock:
-            body = self._search(snapshot, request)
+            body = run_search(snapshot, request)
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
-
-    def _search(self, snapshot: Snapshot, request: SearchRequest) -> dict:
-        searcher = snapshot.searcher
-        if self._parser is None:
-            self._parser = build_parser(searcher.schema)
-        parsed = parse_query(request.q, self._parser) if request.q else None
-        matched = np.zeros(snapshot.facets.size, dtype=bool)
-        if parsed is None:
-            matched[:] = True
-        elif parsed is not whoosh_query.NullQuery:
-            docs = np.fromiter(searcher.docs_for_query(parsed), dtype=np.int64)
-            matched[docs] = True
-        selected, facets = snapshot.facets.count(matched, request.filters)
-        total = int(selected.sum())
-        start = (request.page - 1) * request.per_page
-        stop = start + request.per_page
-        hits: list[tuple[int, float | None]] = []
-        if start < total:
-            if parsed is None:
-                page = snapshot.browse_order[selected[snapshot.browse_order]][start:stop]
-                hits = [(int(docnum), None) for docnum in page]
-            else:
-                allow = (set(np.flatnonzero(selected).tolist())
-                         if any(request.filters.values()) else None)
-                results = searcher.search(parsed, limit=stop, filter=allow)
-                hits = [(hit.docnum, hit.score) for hit in results[start:stop]]
-        corrected = (suggest_correction(request.q, searcher.reader(), self._analyzer)
-                     if request.q else None)
-        return {
-            "query": request.q,
-            "corrected": corrected,
-            "total": total,
-            "page": request.page,
-            "per_page": request.per_page,
-            "took_ms": 0.0,
-            "results": [self._result(snapshot, docnum, score, parsed) for docnum, score in hits],
-            "facets": facets,
-            "disclaimer": DISCLAIMER,
-        }
-
-    def _result(self, snapshot: Snapshot, docnum: int, score: float | None, parsed) -> dict:
-        stored = snapshot.searcher.stored_fields(docnum)
-        snippet = ""
-        if parsed is not None:
-            snippet = highlight_snippet(stored["body"], _body_terms(parsed))
-        slug = stored["drug"]
-        return {
-            "id": stored["id"],
-            "drug": slug,
-            "drug_name": snapshot.manifest["monographs"].get(slug, {}).get("title", slug),
-            "section": stored["section"],
-            "heading": stored["heading"],
-            "indications": [v for v in stored.get("indications", "").split(",") if v],
-            "score": round(float(score), 4) if score is not None else None,
-            "snippet": snippet or leading_snippet(stored["body"]),
-            "url": f"/drug/{slug}#{stored['anchor']}",
-        }
 
     def monograph(self, slug: str) -> dict | None:
         with self._use() as snapshot, snapshot.lock:
@@ -243,9 +125,3 @@ class WhooshBackend:
             "disclaimer": DISCLAIMER,
             "monograph_disclaimer": head.get("disclaimer"),
         }
-
-
-def _body_terms(parsed) -> frozenset[str]:
-    """Analyzed words the query looks for in the body, for highlighting."""
-    return frozenset(text.decode("utf-8") if isinstance(text, bytes) else text
-                     for field, text in parsed.all_terms(phrases=True) if field == "body")

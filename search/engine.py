@@ -1,0 +1,234 @@
+"""One search request against one snapshot: read the query, match, count facets, rank,
+group, and build the response body shared by the JSON API, the page and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+from whoosh import query as whoosh_query
+
+from . import DISCLAIMER
+from .highlight import highlight_snippet, leading_snippet
+from .query import (
+    SearchRequest,
+    build_plan_queries,
+    has_syntax,
+    parse_query,
+    relaxed_query,
+)
+from .schema import body_analyzer
+from .snapshot import Snapshot
+from .spelling import suggest_correction
+from .understanding import QueryPlan, tokenize, understand
+
+GROUP_SECTIONS = 3  # best sections shown under each drug when grouping
+MAX_SUGGESTIONS = 5
+
+_ANALYZER = body_analyzer()
+
+
+def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
+    """The response body for a request (took_ms is filled in by the caller)."""
+    plan, match, rank = _read_query(snapshot, request)
+    matched = _matched(snapshot, match)
+    relaxed = False
+    if plan is not None and not matched.any():
+        loose = relaxed_query(plan.content + plan.words, plan.external, snapshot.parser,
+                              lambda word: _share_of(snapshot, word))
+        loose_matched = _matched(snapshot, loose)
+        if loose_matched.any():
+            match, matched, relaxed = loose, loose_matched, True
+    selected, facets = snapshot.facets.count(matched, request.filters)
+    total = int(selected.sum())
+    scoring = match
+    if match is not None and rank is not None:
+        scoring = whoosh_query.AndMaybe(match, rank)
+    group = request.group
+    if group == "auto":
+        group = "drug" if request.q and not (plan and plan.drugs) else "none"
+    terms = _body_terms(scoring) if scoring is not None else None
+    total_groups = None
+    if group == "drug":
+        groups, total_groups = _ranked_groups(snapshot, scoring, selected, request)
+        results = [_group(snapshot, hits, terms) for hits in groups]
+    else:
+        results = [_result(snapshot, docnum, score, terms)
+                   for docnum, score in _ranked(snapshot, scoring, selected, request)]
+    corrected = _corrected(snapshot, request, plan)
+    return {
+        "query": request.q,
+        "corrected": corrected,
+        "total": total,
+        "page": request.page,
+        "per_page": request.per_page,
+        "took_ms": 0.0,
+        "results": results,
+        "facets": facets,
+        "interpretation": plan.interpretation if plan else [],
+        "relaxed": relaxed,
+        "group": group,
+        "total_groups": total_groups,
+        "suggestions": (_suggestions(snapshot, request.q, corrected)
+                        if total == 0 and request.q else []),
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def _read_query(snapshot: Snapshot, request: SearchRequest
+                ) -> tuple[QueryPlan | None, whoosh_query.Query | None, whoosh_query.Query | None]:
+    """(plan or None, matching query or None for browse, ranking-only query)."""
+    if not request.q:
+        return None, None, None
+    if request.literal or has_syntax(request.q):
+        return None, parse_query(request.q, snapshot.parser), None
+    plan = understand(request.q, snapshot.lexicon, lambda word: _is_index_word(snapshot, word))
+    if not plan.content and not plan.recognized:
+        # Only question words ("what is the", "how much"): browse, or the sections of
+        # the type asked for, rather than nothing.
+        sections = [whoosh_query.Term("section", kind) for kind in plan.intents]
+        return plan, (whoosh_query.Or(sections) if sections else None), None
+    match, rank = build_plan_queries(plan, snapshot.parser)
+    return plan, match, rank
+
+
+def _is_index_word(snapshot: Snapshot, word: str) -> bool:
+    return len(word) < 3 or snapshot.searcher.reader().doc_frequency("spelling", word) > 0
+
+
+def _share_of(snapshot: Snapshot, word: str) -> float:
+    stems = [token.text for token in _ANALYZER(word)]
+    if not stems or snapshot.facets.size == 0:
+        return 1.0
+    reader = snapshot.searcher.reader()
+    return max(reader.doc_frequency("body", s) for s in stems) / snapshot.facets.size
+
+
+def _matched(snapshot: Snapshot, match) -> np.ndarray:
+    matched = np.zeros(snapshot.facets.size, dtype=bool)
+    if match is None:
+        matched[:] = True
+    elif match is not whoosh_query.NullQuery:
+        docs = np.fromiter(snapshot.searcher.docs_for_query(match), dtype=np.int64)
+        matched[docs] = True
+    return matched
+
+
+def _allow(selected: np.ndarray, request: SearchRequest) -> set | None:
+    return set(np.flatnonzero(selected).tolist()) if any(request.filters.values()) else None
+
+
+def _ranked(snapshot: Snapshot, scoring, selected: np.ndarray, request: SearchRequest
+            ) -> list[tuple[int, float | None]]:
+    start = (request.page - 1) * request.per_page
+    stop = start + request.per_page
+    if start >= int(selected.sum()):
+        return []
+    if scoring is None:
+        order = snapshot.browse_order[selected[snapshot.browse_order]]
+        return [(int(docnum), None) for docnum in order[start:stop]]
+    results = snapshot.searcher.search(scoring, limit=stop, filter=_allow(selected, request))
+    return [(hit.docnum, hit.score) for hit in results[start:stop]]
+
+
+def _ranked_groups(snapshot: Snapshot, scoring, selected: np.ndarray, request: SearchRequest
+                   ) -> tuple[list[list[tuple[int, float | None]]], int]:
+    """Page of drug groups (best sections first) and the number of groups in all."""
+    drugs = snapshot.drug_of[selected]
+    total_groups = int(np.unique(drugs[drugs >= 0]).size)
+    start = (request.page - 1) * request.per_page
+    stop = start + request.per_page
+    if start >= total_groups:
+        return [], total_groups
+    groups: dict[int, list[tuple[int, float | None]]] = {}
+    if scoring is None:
+        for docnum in snapshot.browse_order[selected[snapshot.browse_order]]:
+            hits = groups.setdefault(int(snapshot.drug_of[docnum]), [])
+            if len(hits) < GROUP_SECTIONS:
+                hits.append((int(docnum), None))
+    else:
+        total = int(selected.sum())
+        limit = max(stop * GROUP_SECTIONS, 10)
+        allow = _allow(selected, request)
+        while True:
+            groups = {}
+            for hit in snapshot.searcher.search(scoring, limit=limit, filter=allow):
+                hits = groups.setdefault(int(snapshot.drug_of[hit.docnum]), [])
+                if len(hits) < GROUP_SECTIONS:
+                    hits.append((hit.docnum, hit.score))
+            if len(groups) >= stop or limit >= total:
+                break
+            limit *= 4
+    return list(groups.values())[start:stop], total_groups
+
+
+def _result(snapshot: Snapshot, docnum: int, score: float | None, terms) -> dict:
+    stored = snapshot.searcher.stored_fields(docnum)
+    snippet = highlight_snippet(stored["body"], terms) if terms else ""
+    slug = stored["drug"]
+    return {
+        "id": stored["id"],
+        "drug": slug,
+        "drug_name": snapshot.title(slug),
+        "section": stored["section"],
+        "heading": stored["heading"],
+        "indications": [v for v in stored.get("indications", "").split(",") if v],
+        "score": round(float(score), 4) if score is not None else None,
+        "snippet": snippet or leading_snippet(stored["body"]),
+        "url": f"/drug/{slug}#{stored['anchor']}",
+    }
+
+
+def _group(snapshot: Snapshot, hits: list[tuple[int, float | None]], terms) -> dict:
+    sections = [_result(snapshot, docnum, score, terms) for docnum, score in hits]
+    first = sections[0]
+    return {
+        "drug": first["drug"],
+        "drug_name": first["drug_name"],
+        "indications": first["indications"],
+        "score": first["score"],
+        "url": f"/drug/{first['drug']}",
+        "sections": sections,
+    }
+
+
+def _body_terms(scoring) -> frozenset[str]:
+    """Analyzed words the query looks for in the body, for highlighting."""
+    return frozenset(text.decode("utf-8") if isinstance(text, bytes) else text
+                     for field, text in scoring.all_terms(phrases=True) if field == "body")
+
+
+def _corrected(snapshot: Snapshot, request: SearchRequest, plan: QueryPlan | None
+               ) -> str | None:
+    if not request.q:
+        return None
+    handled = {r["from"] for r in plan.interpretation} if plan else set()
+    return suggest_correction(request.q, snapshot.searcher.reader(), _ANALYZER, skip=handled)
+
+
+def _suggestions(snapshot: Snapshot, text: str, corrected: str | None) -> list[dict]:
+    """Something to try when nothing matched: a spelling, close drug names, classes."""
+    found: list[dict] = []
+    if corrected:
+        found.append({"kind": "spelling", "value": corrected, "label": corrected})
+    lexicon = snapshot.lexicon
+    words = [w for w in tokenize(text) if len(w) >= 4]
+    for word in words:
+        for name, _ in lexicon.names.lookup(word, 2)[:3]:
+            ref = lexicon.drugs[name][1]
+            if ref.slug:
+                found.append({"kind": "drug", "value": ref.slug, "label": snapshot.title(ref.slug)})
+        generic = lexicon.drugs.get(word, (None, None))[1]
+        if generic is not None and generic.slug is None:  # a drug the corpus lacks
+            for class_slug, label in lexicon.vocabulary.classes_of(generic.generic):
+                members = [m for m in lexicon.vocabulary.classes[class_slug].members
+                           if lexicon.drugs.get(m, (None, None))[1] is not None
+                           and lexicon.drugs[m][1].slug]
+                for member in members[:2]:
+                    slug = lexicon.drugs[member][1].slug
+                    found.append({"kind": "drug", "value": slug, "label": snapshot.title(slug)})
+                found.append({"kind": "class", "value": class_slug, "label": label})
+    for slug, drug_class in lexicon.vocabulary.classes.items():
+        names = {w for n in (drug_class.label, *drug_class.synonyms) for w in tokenize(n)}
+        if names & set(words):
+            found.append({"kind": "class", "value": slug, "label": drug_class.label})
+    unique = list({(s["kind"], s["value"]): s for s in found}.values())
+    return unique[:MAX_SUGGESTIONS]

@@ -1,0 +1,85 @@
+"""One index generation opened for searching: searcher, facet arrays, drug lexicon."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh.scoring import BM25F
+
+from . import store
+from .errors import IndexNotBuilt
+from .facets import FacetTable, build_facet_table
+from .query import build_parser
+from .schema import SCHEMA_VERSION
+from .understanding import Lexicon
+from .vocabulary import default_vocabulary
+
+
+@dataclass
+class Snapshot:
+    """Everything one generation needs to answer queries, built once and shared."""
+
+    generation: str
+    index: object
+    searcher: object
+    parser: object
+    facets: FacetTable
+    manifest: dict
+    lexicon: Lexicon
+    drug_of: np.ndarray  # docnum -> drug code in facets["drug"] (-1: deleted)
+    browse_order: np.ndarray  # live docnums sorted by (drug slug, section position)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+    retired: bool = False
+
+    @property
+    def monographs(self) -> dict[str, dict]:
+        return self.manifest.get("monographs", {})
+
+    def title(self, slug: str) -> str:
+        return self.monographs.get(slug, {}).get("title", slug)
+
+    def close(self) -> None:
+        self.searcher.close()
+        self.index.close()
+
+
+def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
+    folder = index_dir / generation
+    manifest = store.read_manifest(folder)
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise IndexNotBuilt(f"index {folder} has schema version "
+                            f"{manifest.get('schema_version')}, expected {SCHEMA_VERSION}; "
+                            "run `monosearch reindex --full`")
+    problem = None
+    with warnings.catch_warnings():
+        # Whoosh leaves the file of a damaged TOC open; it is closed (with a
+        # ResourceWarning) when the exception below is dropped.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            index = whoosh_index.open_dir(str(folder))
+            searcher = index.searcher(weighting=BM25F())
+        except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
+            problem = f"{type(err).__name__}: {err}"
+    if problem is not None:
+        raise IndexNotBuilt(f"index {folder} cannot be opened ({problem})")
+    reader = searcher.reader()
+    facets = build_facet_table(reader, manifest)
+    drug = facets.facets["drug"]
+    drug_of = np.full(facets.size, -1, dtype=np.int64)
+    drug_of[drug.docs] = drug.codes
+    positions = reader.column_reader("position")
+    position = np.fromiter((positions[d] for d in range(facets.size)), dtype=np.int64,
+                           count=facets.size)
+    order = np.lexsort((position, drug_of))
+    return Snapshot(
+        generation=generation, index=index, searcher=searcher,
+        parser=build_parser(searcher.schema), facets=facets, manifest=manifest,
+        lexicon=Lexicon(manifest.get("monographs", {}), default_vocabulary()),
+        drug_of=drug_of, browse_order=order[facets.live[order]],
+    )
