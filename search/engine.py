@@ -145,18 +145,27 @@ def _ranked_groups(snapshot: Snapshot, scoring, selected: np.ndarray, request: S
             if len(hits) < GROUP_SECTIONS:
                 hits.append((int(docnum), None))
     else:
+        # Which drugs fill the page: the order of each drug's best section.
         total = int(selected.sum())
         limit = max(stop * GROUP_SECTIONS, 10)
         allow = _allow(selected, request)
         while True:
-            groups = {}
-            for hit in snapshot.searcher.search(scoring, limit=limit, filter=allow):
-                hits = groups.setdefault(int(snapshot.drug_of[hit.docnum]), [])
-                if len(hits) < GROUP_SECTIONS:
-                    hits.append((hit.docnum, hit.score))
-            if len(groups) >= stop or limit >= total:
+            order = list(dict.fromkeys(
+                int(snapshot.drug_of[hit.docnum])
+                for hit in snapshot.searcher.search(scoring, limit=limit, filter=allow)))
+            if len(order) >= stop or limit >= total:
                 break
             limit *= 4
+        # Then every section of those drugs, ranked, so each group shows its best ones.
+        page_drugs = order[start:stop]
+        members = np.isin(snapshot.drug_of, page_drugs) & selected
+        groups = {code: [] for code in page_drugs}
+        for hit in snapshot.searcher.search(scoring, limit=int(members.sum()),
+                                            filter=set(np.flatnonzero(members).tolist())):
+            hits = groups[int(snapshot.drug_of[hit.docnum])]
+            if len(hits) < GROUP_SECTIONS:
+                hits.append((hit.docnum, hit.score))
+        return list(groups.values()), total_groups
     return list(groups.values())[start:stop], total_groups
 
 

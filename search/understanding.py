@@ -78,8 +78,22 @@ _AMBIGUOUS_LOWER = frozenset({"bed", "aids", "sad", "cap", "all", "pad", "tia", 
                               "ida", "pms", "bv", "ms", "as", "pe", "ed", "ad"})
 
 
+# Salt and form words: "Metformin Hydrochloride" is what readers call metformin.
+SALT_WORDS = frozenset("""
+hydrochloride hcl sodium potassium calcium magnesium besylate maleate mesylate succinate
+tartrate citrate sulfate phosphate acetate fumarate bromide chloride hyclate monohydrate
+dihydrate anhydrous extended release er xr sr cr dr odt oral tablets tablet capsules
+injection
+""".split())
+
+
 def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text.lower().replace("’", "'"))
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the tokens, so a rewrite can quote the reader's own words."""
+    return [m.span() for m in _TOKEN_RE.finditer(text.lower().replace("’", "'"))]
 
 
 def phrase_key(text: str) -> str:
@@ -133,9 +147,11 @@ class Lexicon:
         for slug, entry in monographs.items():
             title = entry.get("title", slug)
             ref = DrugRef(slug, title.lower())
-            for name in (title, slug.replace("-", " "), slug):
-                self._add_drug(name, "generic", ref)
-                by_generic[phrase_key(name)] = slug
+            plain = " ".join(w for w in tokenize(title) if w not in SALT_WORDS)
+            for name in (title, slug.replace("-", " "), slug, plain):
+                if name:
+                    self._add_drug(name, "generic", ref)
+                    by_generic.setdefault(phrase_key(name), slug)
             for brand in entry.get("brands", []):
                 self._add_drug(brand, "brand", ref)
         for brand, generic in vocabulary.brands.items():
@@ -164,6 +180,10 @@ class Lexicon:
         key = phrase_key(name)
         if key and (key not in self.drugs or (ref.slug and not self.drugs[key][1].slug)):
             self.drugs[key] = (kind, ref)
+
+    def display(self, name: str) -> str:
+        """A name as its maker spells it ("zoloft" -> "Zoloft")."""
+        return self.vocabulary.brand_names.get(name, name)
 
     def correct(self, word: str) -> str | None:
         """The drug or brand name a misspelt word means, or None."""
@@ -194,10 +214,15 @@ def understand(text: str, lexicon: Lexicon, is_index_word: Callable[[str], bool]
     """Read a plain query (no operators) into a plan."""
     plan = QueryPlan(text=text)
     tokens = tokenize(text)
+    spans = _spans(text)
+
+    def typed(start: int, size: int) -> str:
+        return text[spans[start][0]:spans[start + size - 1][1]]
+
     plan.content = [t for t in tokens if t not in STOP_WORDS and t not in GENERIC_NOUNS]
     i = 0
     while i < len(tokens):
-        consumed = _match_phrase(tokens, i, lexicon, plan)
+        consumed = _match_phrase(tokens, i, lexicon, plan, typed)
         if consumed:
             i += consumed
             continue
@@ -206,8 +231,8 @@ def understand(text: str, lexicon: Lexicon, is_index_word: Callable[[str], bool]
         if token in STOP_WORDS or token in GENERIC_NOUNS:
             continue
         if not is_index_word(token) and (name := lexicon.correct(token)):
-            plan.rewrite("spelling", token, name)
-            _add_drug(plan, lexicon, name, token)
+            plan.rewrite("spelling", typed(i - 1, 1), lexicon.display(name))
+            _add_drug(plan, lexicon, name, lexicon.display(name))
             continue
         plan.words.append(token)
         if not is_index_word(token):
@@ -221,22 +246,23 @@ def understand(text: str, lexicon: Lexicon, is_index_word: Callable[[str], bool]
     return plan
 
 
-def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPlan) -> int:
+def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPlan,
+                  typed: Callable[[int, int], str]) -> int:
     """Consume the longest phrase at start that a dictionary knows; 0 if none."""
     for size in range(min(MAX_PHRASE_WORDS, len(tokens) - start), 0, -1):
         phrase = " ".join(tokens[start:start + size])
         if phrase in lexicon.drugs:
-            _add_drug(plan, lexicon, phrase, phrase)
+            _add_drug(plan, lexicon, phrase, typed(start, size))
         elif phrase in lexicon.classes:
             slug = lexicon.classes[phrase]
             label = lexicon.vocabulary.classes[slug].label
-            plan.rewrite("class", phrase, label)
+            plan.rewrite("class", typed(start, size), label)
             if slug not in plan.classes:
                 plan.classes.append(slug)
         elif phrase in lexicon.conditions and (size > 1 or phrase not in INTENTS):
             slug = lexicon.conditions[phrase]
             label = lexicon.vocabulary.conditions[slug].label
-            plan.rewrite("synonym", phrase, label.lower())
+            plan.rewrite("synonym", typed(start, size), label.lower())
             if slug not in plan.conditions:
                 plan.conditions.append(slug)
             for member in lexicon.families.get(slug, [])[1:]:
@@ -246,7 +272,7 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
                 if words not in plan.condition_phrases:
                     plan.condition_phrases.append(words)
         elif phrase in INTENTS:
-            plan.rewrite("intent", phrase, INTENTS[phrase][0])
+            plan.rewrite("intent", typed(start, size), INTENTS[phrase][0])
             for kind in INTENTS[phrase]:
                 if kind not in plan.intents:
                     plan.intents.append(kind)
@@ -261,7 +287,7 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
 def _add_drug(plan: QueryPlan, lexicon: Lexicon, name: str, typed: str) -> None:
     kind, ref = lexicon.drugs[name]
     if kind in ("brand", "alias"):
-        plan.rewrite("brand" if kind == "brand" else "synonym", name, ref.generic)
+        plan.rewrite("brand" if kind == "brand" else "synonym", typed, ref.generic)
     if ref.slug:
         if ref.slug not in plan.drugs:
             plan.drugs.append(ref.slug)

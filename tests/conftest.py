@@ -51,6 +51,18 @@ def backend(built):
     backend.close()
 
 
+@pytest.fixture(scope="session")
+def corpus_backend(tmp_path_factory):
+    """A backend over an index of the bundled corpus (corpus/)."""
+    from search.backends.whoosh import WhooshBackend
+
+    index = tmp_path_factory.mktemp("corpus-index")
+    assert reindex(ROOT / "corpus", index).errors == []
+    backend = WhooshBackend(index)
+    yield backend
+    backend.close()
+
+
 @pytest.fixture
 def app(built):
     return create_app({"TESTING": True, "INDEX_DIR": str(built[1]),

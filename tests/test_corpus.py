@@ -5,9 +5,7 @@ from collections import Counter
 
 import pytest
 
-from search.backends.whoosh import WhooshBackend
 from search.facts import drug_facts
-from search.indexer import reindex
 from search.parsing import iter_corpus, slugify
 from search.query import SearchRequest
 from search.vocabulary import DATA_DIR, default_vocabulary
@@ -22,15 +20,6 @@ def monographs():
     parsed = list(iter_corpus(CORPUS))
     assert [str(m) for m in parsed if isinstance(m, Exception)] == []
     return parsed
-
-
-@pytest.fixture(scope="module")
-def corpus_backend(tmp_path_factory):
-    index = tmp_path_factory.mktemp("corpus-index")
-    assert reindex(CORPUS, index).errors == []
-    backend = WhooshBackend(index)
-    yield backend
-    backend.close()
 
 
 def test_seed_is_shipped_unchanged():

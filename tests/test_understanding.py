@@ -1,0 +1,183 @@
+"""Query understanding on the bundled corpus: every rewrite is visible and undoable."""
+
+import json
+
+import pytest
+
+from search.parsing import iter_corpus
+from search.query import SearchRequest
+from search.vocabulary import DATA_DIR
+
+from .conftest import ROOT
+
+
+def search(backend, q, **kwargs):
+    return backend.search(SearchRequest(q=q, **kwargs))
+
+
+def drugs_in_order(body):
+    return list(dict.fromkeys(hit["drug"] for hit in body["results"]))
+
+
+def corpus_drugs_of_class(label):
+    """Independent of the engine: corpus drugs whose front matter or the class file's
+    member list puts them in the class."""
+    classes = json.loads((DATA_DIR / "drug_classes.json").read_text())["classes"]
+    members = {m for c in classes if c["label"] == label for m in c["members"]}
+    return {m.slug for m in iter_corpus(ROOT / "corpus")
+            if label in m.drug_class or m.title.lower() in members}
+
+
+@pytest.mark.parametrize("q, drug, typed", [
+    ("olumiant", "baricitinib", "olumiant"),
+    ("Glucophage side effects", "metformin", "Glucophage"),
+    ("tylenol max dose", "acetaminophen", "tylenol"),
+    ("paracetamol", "acetaminophen", "paracetamol"),
+])
+def test_brand_and_international_names_search_the_generic(corpus_backend, q, drug, typed):
+    body = search(corpus_backend, q)
+    assert body["results"][0]["drug"] == drug
+    kinds = {r["kind"] for r in body["interpretation"] if r["from"] == typed}
+    assert kinds & {"brand", "synonym"}
+    assert {"from": typed, "to": drug} in [
+        {"from": r["from"], "to": r["to"]} for r in body["interpretation"]]
+
+
+def test_literal_undoes_every_rewrite(corpus_backend):
+    understood = search(corpus_backend, "olumiant")
+    literal = search(corpus_backend, "olumiant", literal=True)
+    assert understood["total"] > 0 and understood["interpretation"]
+    assert literal["interpretation"] == [] and literal["total"] == 0  # no text says Olumiant
+
+
+@pytest.mark.parametrize("q, condition, expected_drugs", [
+    ("hair loss", "alopecia", {"baricitinib", "finasteride"}),
+    ("ra", "rheumatoid arthritis", {"baricitinib", "tofacitinib", "methotrexate"}),
+    ("high blood pressure", "hypertension", {"lisinopril", "amlodipine", "losartan"}),
+    ("blood clot", "deep vein thrombosis", {"warfarin", "apixaban", "rivaroxaban"}),
+])
+def test_lay_terms_and_abbreviations_expand(corpus_backend, q, condition, expected_drugs):
+    body = search(corpus_backend, q, group="drug", per_page=20)
+    assert {"kind": "synonym", "from": q, "to": condition} in body["interpretation"]
+    assert expected_drugs <= {group["drug"] for group in body["results"]}
+
+
+def test_expansion_is_one_way_and_keeps_the_original_words(corpus_backend):
+    literal = {h["id"] for h in search(corpus_backend, '"hair loss"', per_page=100,
+                                       literal=True)["results"]}
+    understood = {h["id"] for h in search(corpus_backend, "hair loss", per_page=100)["results"]}
+    assert literal and literal <= understood
+    alopecia_only = {h["id"] for h in search(corpus_backend, "alopecia", per_page=100,
+                                             literal=True)["results"]}
+    assert alopecia_only <= understood
+
+
+@pytest.mark.parametrize("typo, drug", [
+    ("barcitinib", "baricitinib"), ("metfromin", "metformin"), ("ibuprofin", "ibuprofen"),
+    ("zolft", "sertraline"), ("ubuprofen", "ibuprofen"), ("warfrin", "warfarin"),
+    ("atorvastatine", "atorvastatin"), ("lipitr", "atorvastatin"),
+])
+def test_misspelt_drug_names_are_corrected(corpus_backend, typo, drug):
+    body = search(corpus_backend, f"{typo} side effects")
+    assert body["results"][0]["id"].startswith(f"{drug}#")
+    assert body["results"][0]["section"] == "side-effects"
+    assert any(r["kind"] == "spelling" and r["from"] == typo for r in body["interpretation"])
+
+
+def test_ordinary_words_get_did_you_mean_not_a_rewrite(corpus_backend):
+    body = search(corpus_backend, "warfarin bleding")
+    assert not any(r["kind"] == "spelling" for r in body["interpretation"])
+    assert body["corrected"] == "warfarin bleeding"
+
+
+@pytest.mark.parametrize("q, label", [
+    ("jak inhibitor", "JAK inhibitor"), ("statin", "Statin"), ("SSRI", "SSRI"),
+    ("blood thinner", "Anticoagulant"), ("nsaids", "NSAID"),
+])
+def test_class_names_find_the_drugs_of_the_class(corpus_backend, q, label):
+    expected = corpus_drugs_of_class(label)
+    assert len(expected) >= 2
+    body = search(corpus_backend, q, group="drug", per_page=20)
+    top = [group["drug"] for group in body["results"]][:len(expected)]
+    assert set(top) == expected
+    if q.lower() != label.lower():
+        assert {"kind": "class", "from": q, "to": label} in body["interpretation"]
+
+
+def test_class_facet_filters_by_drug_class(corpus_backend):
+    body = search(corpus_backend, "", drug_class=("statin",), per_page=100)
+    assert {hit["drug"] for hit in body["results"]} == corpus_drugs_of_class("Statin")
+    assert {b["value"] for b in body["facets"]["class"] if b["selected"]} == {"statin"}
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("side effects of metformin", "metformin#side-effects"),
+    ("metformin dose", "metformin#dosage"),
+    ("how does metformin work", "metformin#how-it-works"),
+    ("what is olumiant used for", "baricitinib#usage"),
+    ("sertraline and pregnancy", "sertraline#precautions"),
+    ("lisinopril warnings", "lisinopril#precautions"),
+])
+def test_section_intent_ranks_that_section_first_without_filtering(corpus_backend, q,
+                                                                     expected):
+    body = search(corpus_backend, q)
+    assert body["results"][0]["id"] == expected
+    drug = expected.split("#")[0]
+    assert sum(1 for hit in body["results"] if hit["drug"] == drug) == 7  # nothing dropped
+    assert any(r["kind"] == "intent" for r in body["interpretation"])
+
+
+@pytest.mark.parametrize("q, drug", [
+    ("can i drink alcohol on warfarin", "warfarin"),
+    ("what should i do if i miss a dose of apixaban", "apixaban"),
+    ("is it ok to take ibuprofen when pregnant?", "ibuprofen"),
+    ('how long does "sertraline take to work', "sertraline"),
+])
+def test_questions_find_the_drug(corpus_backend, q, drug):
+    body = search(corpus_backend, q)
+    assert body["total"] > 0 and body["results"][0]["drug"] == drug
+
+
+def test_when_not_every_word_matches_rank_by_the_words_that_do(corpus_backend):
+    body = search(corpus_backend, "lactic acidosis zebra")
+    assert body["relaxed"] is True and body["total"] > 0
+    assert body["results"][0]["drug"] == "metformin"
+    assert search(corpus_backend, "lactic acidosis zebra", literal=True)["total"] == 0
+
+
+def test_question_words_alone_never_return_nothing(corpus_backend):
+    assert search(corpus_backend, "what is the")["total"] > 0
+    dosage = search(corpus_backend, "how much", per_page=100)
+    assert dosage["total"] > 0 and {h["section"] for h in dosage["results"]} == {"dosage"}
+
+
+@pytest.mark.parametrize("q, kind, value", [
+    ("xanax", "class", "benzodiazepine"),
+    ("acidosiss", "spelling", "acidosis"),
+])
+def test_zero_results_come_with_a_suggestion(corpus_backend, q, kind, value):
+    body = search(corpus_backend, q)
+    assert body["total"] == 0
+    assert {"kind": kind, "value": value} in [
+        {"kind": s["kind"], "value": s["value"]} for s in body["suggestions"]]
+
+
+def test_group_by_drug_pages_through_drugs(corpus_backend):
+    flat = search(corpus_backend, "infection", literal=True, per_page=100)
+    drugs = drugs_in_order(flat)
+    first = search(corpus_backend, "infection", literal=True, group="drug", per_page=4)
+    second = search(corpus_backend, "infection", literal=True, group="drug", per_page=4,
+                    page=2)
+    assert first["total_groups"] == len(set(h["drug"] for h in flat["results"]))
+    assert first["total"] == flat["total"]
+    groups = [g["drug"] for g in first["results"] + second["results"]]
+    assert groups == drugs[:8]  # groups in the order of each drug's best section
+    for group in first["results"]:
+        ids = [s["id"] for s in group["sections"]]
+        expected = [h["id"] for h in flat["results"] if h["drug"] == group["drug"]][:3]
+        assert ids == expected
+
+
+def test_auto_grouping_groups_only_when_no_drug_is_named(corpus_backend):
+    assert search(corpus_backend, "blood thinner", group="auto")["group"] == "drug"
+    assert search(corpus_backend, "warfarin dose", group="auto")["group"] == "none"
