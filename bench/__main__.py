@@ -1,5 +1,9 @@
 """Benchmark: reindex time and search latency with facets on a synthetic corpus.
 
+Search is timed twice per query, interleaved: as readers get it (query understanding
+on) and literal (the words as typed), so the cost of understanding is a same-process
+difference.
+
     python -m bench [--monographs 1000] [--rounds 30] [--json bench/out/latest.json]
 
 Every figure is a median over repeated runs, printed next to reference runs made in
@@ -16,6 +20,7 @@ import random
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from whoosh import sorting
@@ -71,8 +76,8 @@ def run(monographs: int, rounds: int, seed: int) -> dict:
             path.write_text(path.read_text().replace("### Generic Name\n",
                                                      f"### Generic Name\nrev{changed} "))
         incremental[changed] = reindex(corpus, index).seconds
-    size = sum(f.stat().st_size for f in (index / full.generation).parent.glob(
-        f"{reindex(corpus, index).generation}/*"))
+    live = index / reindex(corpus, index).generation
+    size = sum(f.stat().st_size for f in live.iterdir())
 
     backend = WhooshBackend(index)
     backend.health()  # open the snapshot outside the timings
@@ -82,12 +87,15 @@ def run(monographs: int, rounds: int, seed: int) -> dict:
     overlap = {name: sorting.FieldFacet(field, allow_overlap=True)
                for name, field in (("drug", "drug"), ("indication", "indications"),
                                    ("section", "section"))}
-    ours, plain, naive = [], [], []
+    ours, literal, plain, naive = [], [], [], []
     for request in query_mix(corpus, rng):
         parsed = parse_query(request.q, parser) if request.q else None
+        as_typed = replace(request, literal=True)
         backend.search(request)  # warm caches equally for every contender
-        for _ in range(rounds):  # interleaved so noise hits all three alike
+        backend.search(as_typed)
+        for _ in range(rounds):  # interleaved so noise hits all of them alike
             ours += time_call(lambda r=request: backend.search(r), 1)
+            literal += time_call(lambda r=as_typed: backend.search(r), 1)
             if parsed is not None:
                 plain += time_call(lambda p=parsed: searcher.search(p, limit=10), 1)
                 naive += time_call(lambda p=parsed: searcher.search(p, limit=10,
@@ -105,6 +113,9 @@ def run(monographs: int, rounds: int, seed: int) -> dict:
         "index_mb": round(size / 1e6, 1),
         "search_ms": {"median": round(statistics.median(ours), 2),
                       "p95": round(percentile(ours, 0.95), 2)},
+        "search_literal_ms": {"median": round(statistics.median(literal), 2),
+                              "p95": round(percentile(literal, 0.95), 2)},
+        "understanding_adds_ms": round(statistics.median(ours) - statistics.median(literal), 2),
         "reference_plain_top10_ms": {"median": round(statistics.median(plain), 2),
                                      "p95": round(percentile(plain, 0.95), 2)},
         "reference_whoosh_facets_ms": {"median": round(statistics.median(naive), 2),

@@ -43,13 +43,19 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "side effects": ("side-effects",), "side effect": ("side-effects",),
     "adverse effects": ("side-effects",), "adverse reactions": ("side-effects",),
     "cause": ("side-effects",), "causes": ("side-effects",),
+    "giving me": ("side-effects",), "gives me": ("side-effects",),
+    "making me": ("side-effects",), "makes me": ("side-effects",), "made me": ("side-effects",),
     "dose": ("dosage",), "doses": ("dosage",), "dosage": ("dosage",), "dosing": ("dosage",),
     "how much": ("dosage",), "how many": ("dosage",), "mg": ("dosage",),
     "max dose": ("dosage",), "maximum dose": ("dosage",), "how often": ("dosage",),
-    "how to take": ("dosage",),
+    "how to take": ("dosage",), "when to take": ("dosage",), "what time": ("dosage",),
+    "time of day": ("dosage",), "at night": ("dosage",), "in the morning": ("dosage",),
+    "morning or night": ("dosage",), "with food": ("dosage",),
     "work": ("mechanism",), "works": ("mechanism",), "working": ("mechanism",),
     "mechanism": ("mechanism",), "mechanism of action": ("mechanism",),
     "used for": ("usage",), "use for": ("usage",), "uses": ("usage",), "used": ("usage",),
+    "what is it for": ("usage",), "what it is for": ("usage",), "what is for": ("usage",),
+    "what for": ("usage",), "whats it for": ("usage",), "for what": ("usage",),
     "treat": ("usage",), "treats": ("usage",), "treatment": ("usage",),
     "indication": ("usage",), "indications": ("usage",), "prescribed": ("usage",),
     "good for": ("usage",), "help with": ("usage",), "helps with": ("usage",),
@@ -65,14 +71,24 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "combine": ("interactions", "precautions"), "mix": ("interactions", "precautions"),
     "missed dose": ("faqs",), "miss a dose": ("faqs",), "missed": ("faqs",),
     "forgot": ("faqs",), "store": ("faqs",), "storage": ("faqs",),
-    "how long": ("faqs",), "take to work": ("faqs",), "stop taking": ("faqs",),
+    "how long": ("faqs",), "take to work": ("faqs",), "start working": ("faqs",),
+    "stop taking": ("faqs", "precautions"), "stopping": ("faqs", "precautions"),
+    "coming off": ("precautions", "faqs"), "withdrawal": ("precautions", "faqs"),
+    "fridge": ("faqs",), "refrigerator": ("faqs",), "refrigerate": ("faqs",),
+    "refrigerated": ("faqs",), "room temperature": ("faqs",),
     "generic": ("generic-name",), "generic name": ("generic-name",),
 }
 # Intent words too general to be matched as words in the text.
 _INTENT_ONLY = frozenset({"used", "use", "work", "works", "working", "treat", "treats",
                           "cause", "causes", "how much", "how many", "how long", "together",
                           "how often", "how to take", "safe", "good for", "help with",
-                          "used for", "use for", "take to work", "helps with"})
+                          "used for", "use for", "take to work", "helps with", "giving me",
+                          "gives me", "making me", "makes me", "made me", "what is it for",
+                          "what it is for", "what is for", "what for", "whats it for",
+                          "for what", "what time", "when to take", "start working",
+                          "coming off"})
+# "work" asks how a drug works only in a "how does ... work" question.
+_MECHANISM_WORDS = frozenset({"work", "works", "working"})
 # Lower-case abbreviations that are also English words are not read as conditions.
 _AMBIGUOUS_LOWER = frozenset({"bed", "aids", "sad", "cap", "all", "pad", "tia", "std", "sui",
                               "ida", "pms", "bv", "ms", "as", "pe", "ed", "ad"})
@@ -173,6 +189,8 @@ class Lexicon:
                         key not in _AMBIGUOUS_LOWER and key not in STOP_WORDS:
                     self.conditions.setdefault(phrase_key(abbreviation), condition.slug)
         self.families = _condition_families(vocabulary)
+        self._indications = {slug: {value for value, _ in entry.get("indications", ())}
+                             for slug, entry in monographs.items()}
         self.names = NameIndex(k for k in self.drugs if " " not in k and len(k) >= 4)
         self.corpus_names = {k for k, (_, ref) in self.drugs.items() if ref.slug}
 
@@ -180,6 +198,9 @@ class Lexicon:
         key = phrase_key(name)
         if key and (key not in self.drugs or (ref.slug and not self.drugs[key][1].slug)):
             self.drugs[key] = (kind, ref)
+
+    def indications_of(self, slug: str) -> set[str]:
+        return self._indications.get(slug, set())
 
     def display(self, name: str) -> str:
         """A name as its maker spells it ("zoloft" -> "Zoloft")."""
@@ -240,6 +261,14 @@ def understand(text: str, lexicon: Lexicon, is_index_word: Callable[[str], bool]
     if (plan.classes or plan.conditions) and not plan.intents and not plan.drugs:
         plan.intents.append("usage")  # "blood thinner", "hair loss pill": what treats it
         plan.rewrite("intent", text, "usage")
+    if plan.drugs and plan.conditions and not plan.intents:
+        # A named drug and a condition: if the drug treats it, the reader asks about
+        # that use; if not ("metformin diarrhea"), most likely about a side effect.
+        treated = set().union(*(lexicon.indications_of(slug) for slug in plan.drugs))
+        kind = "usage" if treated & set(plan.conditions + plan.related_conditions) \
+            else "side-effects"
+        plan.intents.append(kind)
+        plan.rewrite("intent", text, kind)
     if len(plan.drugs) > 1 and not plan.intents:
         plan.intents.extend(INTENTS["interactions"])  # "tylenol with ibuprofen"
         plan.rewrite("intent", text, "interactions")
@@ -272,6 +301,8 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
                 if words not in plan.condition_phrases:
                     plan.condition_phrases.append(words)
         elif phrase in INTENTS:
+            if phrase in _MECHANISM_WORDS and not _asks_how(tokens[:start]):
+                return 1  # "sleepy at work": not a question about the mechanism
             plan.rewrite("intent", typed(start, size), INTENTS[phrase][0])
             for kind in INTENTS[phrase]:
                 if kind not in plan.intents:
@@ -282,6 +313,10 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
             continue
         return size
     return 0
+
+
+def _asks_how(before: list[str]) -> bool:
+    return "how" in before and "long" not in before
 
 
 def _add_drug(plan: QueryPlan, lexicon: Lexicon, name: str, typed: str) -> None:
