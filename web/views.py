@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from search import DISCLAIMER
 from search.errors import BadRequest, IndexNotBuilt
 from search.query import SearchRequest
-from search.sections import section_label
+from search.sections import SECTION_TYPES, section_label
 
 from .render import render_markdown
 
@@ -100,6 +100,7 @@ def search_page():
     return render_template("search.html", state=state, body=body, error=None,
                            facets=_facet_view(body, state), pages=_pages(body, state),
                            titles=FACET_TITLES, params=FACET_PARAMS,
+                           section_labels={k: v[0] for k, v in SECTION_TYPES.items()},
                            literal_url=search_url(state, literal="1", page=1),
                            understood_url=search_url(state, literal="", page=1))
 
