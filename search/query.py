@@ -186,8 +186,13 @@ def build_plan_queries(plan, parser) -> tuple[query.Query, query.Query | None]:
         required.append(query.And(words) if len(words) > 1 else words[0])
     ranking: list[query.Query] = [query.Term("section", kind, boost=INTENT_BOOST)
                                   for kind in plan.intents]
+    # Without a named drug, class or condition every match has all the content words,
+    # which score there already; ranking them again would cost a second pass over their
+    # postings for nothing. With one, the words rank that entity's sections.
+    required_words = set() if plan.recognized else set(content)
     ranking += [q for q in (_word_query(w, parser)
-                            for w in _unique(plan.words + plan.ranking_words)) if q]
+                            for w in _unique(plan.words + plan.ranking_words)
+                            if w not in required_words) if q]
     match = query.Or(required) if len(required) > 1 else (required[0] if required
                                                            else query.NullQuery)
     return match, (query.Or(ranking) if ranking else None)
