@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from . import store
-from .errors import CorpusNotFound, MonographError
+from .errors import CorpusNotFound, MonographError, MonosearchError
 from .facts import drug_facts
 from .models import Monograph
 from .parsing import iter_corpus_files, read_monograph
@@ -19,10 +20,16 @@ from .schema import SCHEMA_VERSION, build_schema
 from .sections import SECTION_KEYWORDS
 from .vocabulary import DATA_DIR, Vocabulary, default_vocabulary
 
+log = logging.getLogger(__name__)
+
 WRITER_TIMEOUT_SECONDS = 10.0  # we hold our own lock, so Whoosh's is never contended
 WRITER_LIMIT_MB = 256
 
 Progress = Callable[[int, int], None]
+
+
+class BaseIndexDamaged(MonosearchError):
+    """The live generation cannot be opened for an incremental build."""
 
 
 @dataclass
@@ -94,42 +101,55 @@ def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: floa
     vocabulary = vocabulary or default_vocabulary()
     with store.reindex_lock(index_dir, wait):
         store.collect_garbage(index_dir)
-        base, old = _incremental_base(index_dir, full)
-        report = ReindexReport(full=base is None)
-        files, entries = _scan(corpus_dir, report)
-        changed = {slug: file for slug, file in files.items()
-                   if old.get(slug, {}).get("hash") != entries[slug]["hash"]
-                   or old[slug].get("path") != entries[slug]["path"]}
-        removed = [slug for slug in old if slug not in files]
-        for slug in files.keys() - changed.keys():
-            entries[slug] = old[slug]
-        total = len(changed)
-        parsed: list[Monograph] = []
-        for done, (slug, file) in enumerate(sorted(changed.items()), start=1):
-            try:
-                parsed.append(read_monograph(file, entries[slug]["path"]))
-            except MonographError as err:
-                report.errors.append(err)
-                del entries[slug]
-                if slug in old:
-                    removed.append(slug)
-            if progress:
-                progress(done, total)
-        new = {m.slug for m in parsed}
-        report.added = sum(1 for slug in new if slug not in old)
-        report.changed = len(new) - report.added
-        report.deleted = len(removed)
-        report.unchanged = len(entries) - len(new)
-        if base is not None and not parsed and not removed:
-            report.generation = base
-        else:
-            report.generation = _write_generation(index_dir, base, parsed, removed, entries,
-                                                  vocabulary)
+        try:
+            report = _run(corpus_dir, index_dir, full, progress, vocabulary)
+        except BaseIndexDamaged as err:
+            log.warning("%s; rebuilding in full", err)
             store.collect_garbage(index_dir)
-        report.errors.sort(key=lambda error: error.path)
-        report.monographs = len(entries)
-        report.sections = sum(entry["sections"] for entry in entries.values())
+            report = _run(corpus_dir, index_dir, True, progress, vocabulary)
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | None,
+         vocabulary: Vocabulary) -> ReindexReport:
+    """One reindex under the lock: scan, parse what changed, write and publish."""
+    base, old = _incremental_base(index_dir, full)
+    report = ReindexReport(full=base is None)
+    files, entries = _scan(corpus_dir, report)
+    changed = {slug: file for slug, file in files.items()
+               if old.get(slug, {}).get("hash") != entries[slug]["hash"]
+               or old[slug].get("path") != entries[slug]["path"]}
+    removed = [slug for slug in old if slug not in files]
+    for slug in files.keys() - changed.keys():
+        entries[slug] = old[slug]
+    total = len(changed)
+    parsed: list[Monograph] = []
+    for done, (slug, file) in enumerate(sorted(changed.items()), start=1):
+        store.crash_point("parsing")
+        try:
+            parsed.append(read_monograph(file, entries[slug]["path"]))
+        except MonographError as err:
+            report.errors.append(err)
+            del entries[slug]
+            if slug in old:
+                removed.append(slug)
+        if progress:
+            progress(done, total)
+    new = {m.slug for m in parsed}
+    report.added = sum(1 for slug in new if slug not in old)
+    report.changed = len(new) - report.added
+    report.deleted = len(removed)
+    report.unchanged = len(entries) - len(new)
+    if base is not None and not parsed and not removed:
+        report.generation = base
+    else:
+        report.generation = _write_generation(index_dir, base, parsed, removed, entries,
+                                              vocabulary)
+        store.collect_garbage(index_dir)
+    report.errors.sort(key=lambda error: error.path)
+    report.monographs = len(entries)
+    report.sections = sum(entry["sections"] for entry in entries.values())
     return report
 
 
@@ -181,7 +201,10 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
     if base is None:
         index = whoosh_index.create_in(str(tmp), build_schema())
     else:
-        index = whoosh_index.open_dir(str(tmp))
+        try:
+            index = whoosh_index.open_dir(str(tmp))
+        except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
+            raise BaseIndexDamaged(f"generation {base} cannot be opened ({err})") from None
     old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
     writer = index.writer(timeout=WRITER_TIMEOUT_SECONDS, limitmb=WRITER_LIMIT_MB)
     try:
@@ -192,6 +215,7 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
                 writer.delete_by_term("drug", monograph.slug)
             facts = drug_facts(monograph, vocabulary)
             for document in section_documents(monograph, vocabulary):
+                store.crash_point("writing")
                 writer.add_document(**document)
             entries[monograph.slug].update(
                 title=monograph.title,
@@ -200,7 +224,9 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
                 indications=facts["indications"],
                 drug_class=facts["drug_class"],
             )
+        store.crash_point("committing")
         writer.commit(optimize=base is None)
+        store.crash_point("committed")
     except BaseException:
         writer.cancel()
         raise

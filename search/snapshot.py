@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class Snapshot:
     lexicon: Lexicon
     drug_of: np.ndarray  # docnum -> drug code in facets["drug"] (-1: deleted)
     browse_order: np.ndarray  # live docnums sorted by (drug slug, section position)
+    readers: object = None  # shared flock on the generation's READERS file
     lock: threading.Lock = field(default_factory=threading.Lock)
     users: int = 0
     retired: bool = False
@@ -47,6 +49,8 @@ class Snapshot:
     def close(self) -> None:
         self.searcher.close()
         self.index.close()
+        if self.readers is not None:
+            self.readers.close()  # lets the reindex garbage-collect this generation
 
 
 def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
@@ -56,6 +60,10 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
         raise IndexNotBuilt(f"index {folder} has schema version "
                             f"{manifest.get('schema_version')}, expected {SCHEMA_VERSION}; "
                             "run `monosearch reindex --full`")
+    try:
+        readers = store.hold_generation(folder)
+    except OSError as err:
+        raise IndexNotBuilt(f"index {folder} cannot be opened ({err})") from err
     problem = None
     with warnings.catch_warnings():
         # Whoosh leaves the file of a damaged TOC open; it is closed (with a
@@ -67,6 +75,7 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
         except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
             problem = f"{type(err).__name__}: {err}"
     if problem is not None:
+        readers.close()
         raise IndexNotBuilt(f"index {folder} cannot be opened ({problem})")
     reader = searcher.reader()
     facets = build_facet_table(reader, manifest)
@@ -77,9 +86,12 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
     position = np.fromiter((positions[d] for d in range(facets.size)), dtype=np.int64,
                            count=facets.size)
     order = np.lexsort((position, drug_of))
-    return Snapshot(
+    snapshot = Snapshot(
         generation=generation, index=index, searcher=searcher,
         parser=build_parser(searcher.schema), facets=facets, manifest=manifest,
         lexicon=Lexicon(manifest.get("monographs", {}), default_vocabulary()),
-        drug_of=drug_of, browse_order=order[facets.live[order]],
+        drug_of=drug_of, browse_order=order[facets.live[order]], readers=readers,
     )
+    # An app dropped without close() still lets go of the generation when collected.
+    weakref.finalize(snapshot, readers.close)
+    return snapshot

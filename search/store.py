@@ -4,11 +4,14 @@ Layout of an index folder::
 
     CURRENT              name of the live generation, replaced atomically
     .lock                flock()ed by the reindex that is running
-    gen-000007/          a complete Whoosh index plus manifest.json
+    gen-000007/          a complete Whoosh index, manifest.json and READERS
     .tmp-gen-000008-123  a generation being built (removed if its builder died)
 
 Readers only ever open the generation CURRENT names, so they never see a half-built
-index; a killed reindex leaves CURRENT untouched.
+index; a killed reindex leaves CURRENT untouched. Every process serving a generation
+holds a shared flock() on its READERS file; an old generation is removed once nobody
+holds it (flock dies with its process, so a crashed server never pins one forever), and
+at most MAX_OLD_GENERATIONS are kept for slow readers in any case.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,8 +33,10 @@ from .errors import IndexLocked, IndexNotBuilt
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 MANIFEST_FILE = "manifest.json"
+READERS_FILE = "READERS"
 TMP_PREFIX = ".tmp-"
-KEEP_GENERATIONS = 3  # live one plus older ones a slow reader may still have open
+MAX_OLD_GENERATIONS = 4  # generations still in use are kept, but never more than this
+CRASH_ENV = "MONOSEARCH_CRASH_AT"  # fault injection for the crash-safety tests
 LOCK_POLL_SECONDS = 0.1
 _GEN_RE = re.compile(r"^gen-(\d{6,})$")
 
@@ -120,7 +126,8 @@ def start_generation(index_dir: Path, number: int, base: str | None) -> Path:
     tmp.mkdir(parents=True)
     if base:
         for item in (index_dir / base).iterdir():
-            if item.is_file() and not item.name.endswith("LOCK") and item.name != MANIFEST_FILE:
+            if item.is_file() and not item.name.endswith("LOCK") \
+                    and item.name not in (MANIFEST_FILE, READERS_FILE):
                 try:
                     os.link(item, tmp / item.name)
                 except OSError:
@@ -131,36 +138,78 @@ def start_generation(index_dir: Path, number: int, base: str | None) -> Path:
 def publish_generation(index_dir: Path, tmp: Path, number: int, manifest: dict) -> str:
     """Make a finished build the live generation, crash-safely."""
     (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    (tmp / READERS_FILE).touch()
     for item in tmp.iterdir():
         _fsync_file(item)
     _fsync_dir(tmp)
+    crash_point("synced")
     name = generation_name(number)
     final = index_dir / name
     if final.exists():
         shutil.rmtree(final)
     os.rename(tmp, final)
+    crash_point("renamed")
     pointer = index_dir / f"{TMP_PREFIX}{CURRENT_FILE}-{os.getpid()}"
     pointer.write_text(name + "\n", encoding="ascii")
     _fsync_file(pointer)
+    crash_point("pointer-written")
     os.replace(pointer, index_dir / CURRENT_FILE)
     _fsync_dir(index_dir)
+    crash_point("published")
     return name
 
 
-def collect_garbage(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str]:
-    """Remove leftovers of dead builds and all but the newest ``keep`` generations.
-    Call only while holding the reindex lock."""
+def collect_garbage(index_dir: Path, keep_old: int = MAX_OLD_GENERATIONS) -> list[str]:
+    """Remove leftovers of dead builds, old generations no reader holds, and the oldest
+    ones beyond ``keep_old`` even if held. Call only while holding the reindex lock."""
     removed = []
     current = _current_if_readable(index_dir)
     for item in index_dir.iterdir():
         if item.name.startswith(TMP_PREFIX):
             _remove(item)
             removed.append(item.name)
-    generations = [g for g in list_generations(index_dir) if g != current]
-    for name in generations[: max(len(generations) - (keep - 1), 0)]:
-        _remove(index_dir / name)
-        removed.append(name)
+    old = [g for g in list_generations(index_dir) if g != current]
+    for position, name in enumerate(old):
+        if position < len(old) - keep_old or not _in_use(index_dir / name):
+            _remove(index_dir / name)
+            removed.append(name)
     return removed
+
+
+def hold_generation(folder: Path):
+    """A shared lock on a generation's READERS file, held while serving from it; close
+    the returned handle to let go."""
+    handle = open(folder / READERS_FILE, "a")  # noqa: SIM115 - the caller closes it
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
+def _in_use(folder: Path) -> bool:
+    try:
+        with open(folder / READERS_FILE, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False  # no READERS file: nobody can hold it
+
+
+_crash_counts: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Fault injection: with MONOSEARCH_CRASH_AT=name (or name:N for its N-th passage)
+    the process kills itself here with SIGKILL, as a power cut or the OOM killer would."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _remove(path: Path) -> None:

@@ -46,6 +46,8 @@ def test_full_build_has_one_document_per_section(corpus_dir, tmp_path):
 def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path):
     index = tmp_path / "index"
     first = reindex(corpus_dir, index)
+    reader = WhooshBackend(index)
+    reader.health()  # a server still serving the first generation
     ibuprofen = corpus_dir / "ibuprofen.md"
     ibuprofen.write_text(ibuprofen.read_text().replace("muscle aches", "zebrafish aches"))
     (corpus_dir / "metformin.md").unlink()
@@ -59,9 +61,15 @@ def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path):
     assert [h["drug"] for h in hits] == ["ibuprofen"]
     assert backend.search(SearchRequest(q="quokkaberry"))["results"][0]["id"] == "newdrug#dosage"
     assert backend.search(SearchRequest(drug=("metformin",)))["total"] == 0
-    # The previous generation is untouched by the hard-linked incremental build.
+    # The previous generation, still held by a reader, is kept and untouched by the
+    # hard-linked incremental build.
     with whoosh_index.open_dir(str(index / first.generation)).searcher() as old:
         assert old.doc_count() == first.sections
+    reader.close()
+    backend.close()
+    (corpus_dir / "newdrug.md").write_text(NEW_DRUG + "\nchanged\n")
+    reindex(corpus_dir, index)
+    assert store.list_generations(index) == [store.current_generation(index)]
 
 
 def test_unchanged_corpus_makes_no_new_generation(corpus_dir, tmp_path):
@@ -122,13 +130,27 @@ def test_second_reindex_exits_or_waits_for_the_lock(corpus_dir, tmp_path):
     thread.join()
 
 
-def test_old_generations_are_garbage_collected(corpus_dir, tmp_path):
+def test_old_generations_are_collected_once_no_reader_holds_them(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    for number in range(6):
+    readers, held = [], []
+    for number in range(8):
         (corpus_dir / "newdrug.md").write_text(NEW_DRUG + f"\nrevision {number}\n")
         reindex(corpus_dir, index)
-    assert len(store.list_generations(index)) == store.KEEP_GENERATIONS
-    assert store.current_generation(index) == store.list_generations(index)[-1]
+        if number in (1, 2):  # two servers that stop searching, still holding a generation
+            readers.append(WhooshBackend(index))
+            held.append(readers[-1].health()["generation"])
+    assert store.list_generations(index) == sorted(held + [store.current_generation(index)])
+    for number in range(8, 8 + store.MAX_OLD_GENERATIONS + 2):  # ...but never unbounded
+        readers.append(WhooshBackend(index))
+        readers[-1].health()
+        (corpus_dir / "newdrug.md").write_text(NEW_DRUG + f"\nrevision {number}\n")
+        reindex(corpus_dir, index)
+    assert len(store.list_generations(index)) == store.MAX_OLD_GENERATIONS + 1
+    for reader in readers:
+        reader.close()
+    (corpus_dir / "newdrug.md").write_text(NEW_DRUG)
+    reindex(corpus_dir, index)
+    assert store.list_generations(index) == [store.current_generation(index)]
 
 
 def test_schema_or_damage_forces_a_full_rebuild(corpus_dir, tmp_path):

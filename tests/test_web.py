@@ -13,7 +13,8 @@ from .conftest import DATA
 from .markup import injected_markup
 
 TOP_KEYS = ["query", "corrected", "total", "page", "per_page", "took_ms", "results", "facets",
-            "interpretation", "relaxed", "group", "total_groups", "suggestions", "disclaimer"]
+            "interpretation", "relaxed", "group", "total_groups", "suggestions", "disclaimer",
+            "generation"]
 
 
 def test_search_json_contract(client, backend):
@@ -35,6 +36,7 @@ def test_search_json_contract(client, backend):
     expected = backend.search(SearchRequest(q="covid dose", indication=("covid-19",),
                                             section=("dosage", "usage"), per_page=5))
     assert {**body, "took_ms": 0} == {**expected, "took_ms": 0}
+    assert response.headers["X-Index-Generation"] == body["generation"]
 
 
 @pytest.mark.parametrize("query, message", [

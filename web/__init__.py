@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from search.backends.whoosh import WhooshBackend
+from search.errors import IndexNotBuilt
 
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -35,7 +36,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    app.extensions["monosearch"] = WhooshBackend(Path(app.config["INDEX_DIR"]))
+    backend = WhooshBackend(Path(app.config["INDEX_DIR"]))
+    app.extensions["monosearch"] = backend
+    try:  # one clear line at start-up; the API answers 503 until an index exists
+        app.logger.info("serving index generation %s", backend.health()["generation"])
+    except IndexNotBuilt as err:
+        app.logger.error("no usable index (%s); the API answers 503 until "
+                         "`monosearch reindex --full` builds one", err)
 
     from search import DISCLAIMER
 

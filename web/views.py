@@ -49,7 +49,10 @@ def api_error(status: int, code: str, message: str):
 @blueprint.get("/api/search")
 def api_search():
     try:
-        return jsonify(run_search(request.args))
+        body = run_search(request.args)
+        response = jsonify(body)
+        response.headers["X-Index-Generation"] = body["generation"]
+        return response
     except BadRequest as err:
         return api_error(400, err.code, str(err))
     except IndexNotBuilt as err:

@@ -26,7 +26,9 @@ class WhooshBackend:
         self.index_dir = Path(index_dir)
         self._snapshot: Snapshot | None = None
         self._pointer: tuple | None = None
+        self._failure: tuple[tuple | None, str] | None = None  # (pointer, reason)
         self._swap_lock = threading.Lock()
+        self.searchers_opened = 0  # one per generation served, never one per request
 
     # -- generations -------------------------------------------------------------
     def _refresh(self) -> Snapshot:
@@ -41,17 +43,30 @@ class WhooshBackend:
         with self._swap_lock:
             if pointer == self._pointer and self._snapshot is not None:
                 return self._snapshot
-            generation = store.current_generation(self.index_dir)
-            if generation is None:
-                raise IndexNotBuilt(f"no index in {self.index_dir}; run `monosearch reindex`")
-            if self._snapshot is None or self._snapshot.generation != generation:
-                try:
-                    fresh = open_snapshot(self.index_dir, generation)
-                except IndexNotBuilt as err:
-                    if self._snapshot is None:
-                        raise
-                    log.error("keeping generation %s: %s", self._snapshot.generation, err)
+            if self._failure is not None and self._failure[0] == pointer:
+                # Tried this pointer already: keep serving what we have, or wait for a
+                # reindex, instead of reopening a damaged index on every request.
+                if self._snapshot is not None:
                     return self._snapshot
+                raise IndexNotBuilt(self._failure[1])
+            try:
+                generation = store.current_generation(self.index_dir)
+                if generation is None:
+                    raise IndexNotBuilt(f"no index in {self.index_dir}; "
+                                        "run `monosearch reindex`")
+                fresh = None
+                if self._snapshot is None or self._snapshot.generation != generation:
+                    fresh = open_snapshot(self.index_dir, generation)
+                    self.searchers_opened += 1
+            except IndexNotBuilt as err:
+                self._failure = (pointer, str(err))
+                if self._snapshot is None:
+                    log.error("search unavailable: %s", err)
+                    raise
+                log.error("keeping generation %s: %s", self._snapshot.generation, err)
+                return self._snapshot
+            self._failure = None
+            if fresh is not None:
                 self._retire(self._snapshot)
                 self._snapshot = fresh
                 log.info("serving index generation %s", generation)
@@ -94,12 +109,14 @@ class WhooshBackend:
         with self._use() as snapshot:
             return {"status": "ok", "generation": snapshot.generation,
                     "documents": int(snapshot.facets.live.sum()),
-                    "monographs": len(snapshot.manifest.get("monographs", {}))}
+                    "monographs": len(snapshot.manifest.get("monographs", {})),
+                    "searchers_opened": self.searchers_opened}
 
     def search(self, request: SearchRequest) -> dict:
         started = time.perf_counter()
         with self._use() as snapshot, snapshot.lock:
             body = run_search(snapshot, request)
+            body["generation"] = snapshot.generation
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
