@@ -38,6 +38,22 @@ class SearchRequest:
     group: str = "none"  # "drug": one result per drug; "auto": drug unless a drug is named
     literal: bool = False  # search the words as typed: no rewrites
 
+    def __post_init__(self) -> None:
+        """The limits hold however a request is made (API, CLI or a direct call), so a
+        10,000-word query or a page 100,000 deep costs nothing to refuse."""
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise BadRequest(f"q is longer than {MAX_QUERY_CHARS} characters")
+        if not 1 <= self.page <= MAX_RESULT_WINDOW:
+            raise BadRequest(f"page must be between 1 and {MAX_RESULT_WINDOW}")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise BadRequest(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        if self.page * self.per_page > MAX_RESULT_WINDOW:
+            raise BadRequest(f"page * per_page must not exceed {MAX_RESULT_WINDOW}")
+        if self.group not in GROUPS:
+            raise BadRequest(f"group must be one of: {', '.join(GROUPS)}")
+        for name, values in self.filters.items():
+            _check_filter(values, "drug_class" if name == "class" else name)
+
     @property
     def filters(self) -> dict[str, tuple[str, ...]]:
         """Facet name -> selected values (the class facet's parameter is drug_class)."""
@@ -50,17 +66,11 @@ class SearchRequest:
                     default_group: str = "none") -> SearchRequest:
         """Validate raw parameters (strings); raises BadRequest with a plain message."""
         q = (get("q") or "").strip()
-        if len(q) > MAX_QUERY_CHARS:
-            raise BadRequest(f"q is longer than {MAX_QUERY_CHARS} characters")
         page = _integer(get("page"), "page", 1, 1, MAX_RESULT_WINDOW)
         per_page = _integer(get("per_page"), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-        if page * per_page > MAX_RESULT_WINDOW:
-            raise BadRequest(f"page * per_page must not exceed {MAX_RESULT_WINDOW}")
-        filters = {name: _filter_values(get_list(name), name)
+        filters = {name: _filter_values(get_list(name))
                    for name in ("drug", "indication", "section", "drug_class")}
         group = (get("group") or default_group).strip().lower()
-        if group not in GROUPS:
-            raise BadRequest(f"group must be one of: {', '.join(GROUPS)}")
         literal = _flag(get("literal"), "literal")
         return cls(q=q, page=page, per_page=per_page, group=group, literal=literal, **filters)
 
@@ -86,13 +96,15 @@ def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> i
     return value
 
 
-def _filter_values(values: Sequence[str], name: str) -> tuple[str, ...]:
-    cleaned = tuple(dict.fromkeys(v.strip() for v in values if v and v.strip()))
-    if len(cleaned) > MAX_FILTER_VALUES:
+def _filter_values(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+def _check_filter(values: Sequence[str], name: str) -> None:
+    if len(values) > MAX_FILTER_VALUES:
         raise BadRequest(f"at most {MAX_FILTER_VALUES} {name} values")
-    if any(len(v) > MAX_FILTER_CHARS for v in cleaned):
+    if any(len(v) > MAX_FILTER_CHARS for v in values):
         raise BadRequest(f"a {name} value is longer than {MAX_FILTER_CHARS} characters")
-    return cleaned
 
 
 def build_parser(schema) -> qparser.QueryParser:

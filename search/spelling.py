@@ -8,6 +8,8 @@ from .query import plain_words
 from .schema import SEARCH_FIELDS
 
 MIN_WORD_CHARS = 3
+MAX_WORD_CHARS = 30  # longer "words" are no typo of anything (and are slow to match)
+MAX_CORRECTED_WORDS = 8  # unknown words looked up per query
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -30,14 +32,17 @@ def suggest_correction(text: str, reader, analyzer, skip: set[str] = frozenset()
     """The query with unknown words replaced by their closest index word, or None.
     Words in ``skip`` (already rewritten by query understanding) are left alone."""
     corrected = text
-    for word in plain_words(text):
+    looked_up = 0
+    for word in dict.fromkeys(plain_words(text)):
         lower = word.lower()
-        if len(lower) < MIN_WORD_CHARS or lower.isdigit() or lower in skip:
+        if not MIN_WORD_CHARS <= len(lower) <= MAX_WORD_CHARS or lower.isdigit() \
+                or lower in skip or looked_up >= MAX_CORRECTED_WORDS:
             continue
         stems = [token.text for token in analyzer(lower)]
         if not stems or any(reader.doc_frequency(field, stem)
                             for field in SEARCH_FIELDS for stem in stems):
             continue
+        looked_up += 1
         max_distance = 1 if len(lower) <= 4 else 2
         candidates = list(reader.terms_within("spelling", lower, max_distance))
         if not candidates:

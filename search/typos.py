@@ -29,12 +29,14 @@ class NameIndex:
     def __init__(self, names: Iterable[str], max_distance: int = 2):
         self.max_distance = max_distance
         self.names = set()
+        self.longest = 0
         self._by_deletion: dict[str, set[str]] = {}
         for name in names:
             name = name.lower()
             if name in self.names:
                 continue
             self.names.add(name)
+            self.longest = max(self.longest, len(name))
             for variant in _deletions(name, max_distance):
                 self._by_deletion.setdefault(variant, set()).add(name)
 
@@ -42,6 +44,8 @@ class NameIndex:
         """(name, distance) pairs within max_distance, closest first."""
         word = word.lower()
         max_distance = min(max_distance, self.max_distance)
+        if len(word) > self.longest + max_distance:
+            return []  # no name is that long: and its deletions would cost seconds
         candidates: set[str] = set()
         for variant in _deletions(word, max_distance):
             candidates |= self._by_deletion.get(variant, set())

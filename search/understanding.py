@@ -20,7 +20,7 @@ MAX_PHRASE_WORDS = 5
 MIN_TYPO_CHARS = 4  # shorter words are never auto-corrected
 SHORT_WORD_CHARS = 5  # up to this length one edit is allowed, longer words two
 
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*")
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
 # Words that carry no meaning for retrieval in a reader's question.
 STOP_WORDS = frozenset("""

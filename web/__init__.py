@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, abort, request
 
 from search.backends.whoosh import WhooshBackend
 from search.errors import IndexNotBuilt
 
-MAX_REQUEST_BYTES = 64 * 1024
+MAX_REQUEST_BYTES = 64 * 1024  # request bodies (the API takes none)
+MAX_QUERY_STRING_BYTES = 8 * 1024  # URLs beyond this are refused with 414
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -52,6 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(views.blueprint)
     views.register_error_handlers(app)
+
+    @app.before_request
+    def refuse_huge_urls():
+        if len(request.query_string) > MAX_QUERY_STRING_BYTES:
+            abort(414)
 
     @app.after_request
     def add_security_headers(response):

@@ -14,6 +14,7 @@ from search.errors import BadRequest, IndexNotBuilt
 from search.query import SearchRequest
 from search.sections import SECTION_TYPES, section_label
 
+from .openapi import openapi_document
 from .render import render_markdown
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ def api_drug(slug: str):
     if monograph is None:
         return api_error(404, "not_found", f"no monograph named {slug!r}")
     return jsonify(monograph)
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
 
 
 @blueprint.get("/healthz")
@@ -188,7 +194,7 @@ def _suggestion_url(state: dict, suggestion: dict) -> str:
 def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        if request.path.startswith("/api/") or request.path == "/healthz":
+        if request.path.startswith("/api/") or request.path in ("/healthz", "/openapi.json"):
             code = (err.name or "error").lower().replace(" ", "_")
             return api_error(err.code or 500, code, err.description or err.name)
         return render_template("error.html", status=err.code, message=err.name), err.code

@@ -1,0 +1,77 @@
+"""Property-based tests: the parser and the engine take any input without surprises."""
+
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search.errors import MonographError
+from search.models import Monograph
+from search.parsing import parse_monograph
+from search.query import SearchRequest
+
+from .conftest import SEED
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+SNIPPETS = ["---\n", "---", "title: x\n", "title: [\n", "# T\n", "### ", "### Usage\n",
+            "**Disclaimer:**", "```\n", "\r\n", "\ufeff", "\x00", ":", "- a\n", "\t",
+            "<script>", "&amp;", "\u200b", "\ud7ff", "#", "\n\n", "* **Q?** A\n"]
+
+
+def mutate(text: str, data) -> str:
+    for _ in range(data.draw(st.integers(0, 6))):
+        position = data.draw(st.integers(0, len(text)))
+        action = data.draw(st.sampled_from(["insert", "delete", "duplicate", "truncate"]))
+        if action == "insert":
+            text = text[:position] + data.draw(st.sampled_from(SNIPPETS)) + text[position:]
+        elif action == "delete":
+            text = text[:position] + text[position + data.draw(st.integers(1, 200)):]
+        elif action == "duplicate":
+            text = text[:position] + text[position:position + 300] + text[position:]
+        else:
+            text = text[:position]
+    return text
+
+
+def parse_or_error(data: bytes):
+    try:
+        result = parse_monograph(data, "fuzz.md")
+    except MonographError as err:
+        assert str(err).startswith("fuzz.md") and "\n" not in str(err)
+        return err
+    assert isinstance(result, Monograph)
+    assert result.title and result.sections
+    for section in result.sections:
+        assert section.anchor and section.type
+    return result
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=3000))
+def test_random_bytes(data):
+    parse_or_error(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=string.printable + "#*-:\u00e9\ufeff\u2028", max_size=2000))
+def test_random_text(text):
+    parse_or_error(text.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_monographs(data):
+    text = mutate(SEED_TEXT, data)
+    encoding = data.draw(st.sampled_from(["utf-8", "utf-16", "latin-1"]))
+    parse_or_error(text.encode(encoding, "replace"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=120), st.integers(1, 20), st.booleans(), st.sampled_from(
+    ["none", "drug", "auto"]))
+def test_any_query_gets_a_well_formed_answer(backend, q, page, literal, group):
+    body = backend.search(SearchRequest(q=q.strip()[:500], page=page, literal=literal,
+                                        group=group))
+    assert body["total"] >= 0 and isinstance(body["results"], list)
+    assert body["page"] == page and all(isinstance(s, dict) for s in body["suggestions"])

@@ -1,0 +1,179 @@
+"""The OpenAPI 3 description of every endpoint, served at /openapi.json.
+
+tests/test_contract.py runs schemathesis against a real server with this document:
+no 5xx, no response outside its schema, no undocumented status code.
+"""
+
+from __future__ import annotations
+
+from search.query import (
+    DEFAULT_PER_PAGE,
+    GROUPS,
+    MAX_FILTER_CHARS,
+    MAX_FILTER_VALUES,
+    MAX_PER_PAGE,
+    MAX_QUERY_CHARS,
+    MAX_RESULT_WINDOW,
+)
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+STRINGS = {"type": "array", "items": STRING}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": STRING}}}
+
+
+def _object(properties: dict, closed: bool = True) -> dict:
+    return {"type": "object", "required": list(properties), "properties": properties,
+            "additionalProperties": not closed}
+
+
+def _filter(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "style": "form", "explode": True,
+            "description": description + " Repeatable; values OR together.",
+            "schema": {"type": "array", "maxItems": MAX_FILTER_VALUES,
+                       "items": {"type": "string", "maxLength": MAX_FILTER_CHARS}}}
+
+
+SEARCH_PARAMETERS = [
+    {"name": "q", "in": "query", "required": False,
+     "description": "Query text; empty browses. Words AND together; \"phrases\", OR, NOT "
+                    "and a leading minus work.",
+     "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS}},
+    _filter("drug", "Drug slug."),
+    _filter("indication", "Indication slug."),
+    _filter("section", "Section type."),
+    _filter("drug_class", "Drug class slug."),
+    {"name": "page", "in": "query", "required": False,
+     "description": f"1-based page; page * per_page must not exceed {MAX_RESULT_WINDOW}.",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW, "default": 1}},
+    {"name": "per_page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
+                "default": DEFAULT_PER_PAGE}},
+    {"name": "group", "in": "query", "required": False,
+     "description": "drug: one result per drug with its best sections; auto: drug unless "
+                    "the query names a drug.",
+     "schema": {"type": "string", "enum": list(GROUPS), "default": "none"}},
+    {"name": "literal", "in": "query", "required": False,
+     "description": "1: search the words as typed, without query understanding.",
+     "schema": {"type": "string", "enum": ["0", "1"], "default": "0"}},
+]
+
+RESULT = _object({
+    "id": STRING, "drug": STRING, "drug_name": STRING, "section": STRING, "heading": STRING,
+    "indications": STRINGS, "score": {"type": "number", "nullable": True},
+    "snippet": {"type": "string", "description": "HTML; only <mark> is markup."},
+    "url": STRING,
+})
+GROUP = _object({
+    "drug": STRING, "drug_name": STRING, "indications": STRINGS,
+    "score": {"type": "number", "nullable": True}, "url": STRING,
+    "sections": {"type": "array", "items": _ref("Result")},
+})
+BUCKET = _object({"value": STRING, "label": STRING, "count": {"type": "integer", "minimum": 0},
+                  "selected": {"type": "boolean"}})
+BUCKETS = {"type": "array", "items": _ref("FacetBucket")}
+SEARCH = _object({
+    "query": STRING, "corrected": NULLABLE_STRING,
+    "total": {"type": "integer", "minimum": 0},
+    "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+    "took_ms": {"type": "number", "minimum": 0},
+    "results": {"type": "array", "items": {"anyOf": [_ref("Result"), _ref("DrugGroup")]}},
+    "facets": _object({"drug": BUCKETS, "indication": BUCKETS, "section": BUCKETS,
+                       "class": BUCKETS}),
+    "interpretation": {"type": "array", "items": _object({
+        "kind": {"type": "string", "enum": ["brand", "synonym", "spelling", "class", "intent"]},
+        "from": STRING, "to": STRING})},
+    "relaxed": {"type": "boolean"},
+    "group": {"type": "string", "enum": ["none", "drug"]},
+    "total_groups": {"type": "integer", "minimum": 0, "nullable": True},
+    "suggestions": {"type": "array", "items": _object({
+        "kind": {"type": "string", "enum": ["spelling", "drug", "class"]},
+        "value": STRING, "label": STRING})},
+    "disclaimer": STRING,
+    "generation": STRING,
+})
+ERROR = _object({"error": _object({"code": STRING, "message": STRING}), "disclaimer": STRING})
+DRUG = _object({
+    "slug": STRING, "title": STRING, "brands": STRINGS, "drug_class": STRINGS,
+    "indications": {"type": "array", "items": _object({"value": STRING, "label": STRING})},
+    "intro": STRING,
+    "sections": {"type": "array", "items": _object({
+        "type": STRING, "heading": STRING, "anchor": STRING, "text": STRING,
+        "markdown": STRING})},
+    "disclaimer": STRING, "monograph_disclaimer": NULLABLE_STRING,
+})
+HEALTH = _object({
+    "status": {"type": "string", "enum": ["ok"]}, "generation": STRING,
+    "documents": {"type": "integer", "minimum": 0},
+    "monographs": {"type": "integer", "minimum": 0},
+    "searchers_opened": {"type": "integer", "minimum": 0}, "disclaimer": STRING,
+})
+
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"},
+        "example": "baricitinib", "description": "The monograph's file name without .md."}
+TOO_LONG = _json("Error", "The URL is longer than 8 KiB.")
+UNAVAILABLE = _json("Error", "No usable index is loaded (never built, missing or damaged).")
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Monograph Search", "version": "1",
+                 "description": "Section-level search over drug monographs. Every response "
+                                "carries an educational-use disclaimer; nothing here is "
+                                "medical advice."},
+        "paths": {
+            "/api/search": {"get": {
+                "summary": "Search monograph sections with multi-select facets",
+                "parameters": SEARCH_PARAMETERS,
+                "responses": {
+                    "200": {**_json("SearchResponse", "Results, facet counts and rewrites."),
+                            "headers": {"X-Index-Generation": {"schema": STRING}}},
+                    "400": _json("Error", "A parameter is invalid."),
+                    "414": TOO_LONG, "503": UNAVAILABLE}}},
+            "/api/drugs/{slug}": {"get": {
+                "summary": "One monograph as indexed",
+                "parameters": [SLUG],
+                "responses": {"200": _json("Drug", "The monograph."),
+                              "404": _json("Error", "No monograph has this slug."),
+                              "414": TOO_LONG, "503": UNAVAILABLE}}},
+            "/healthz": {"get": {
+                "summary": "The loaded index generation",
+                "responses": {"200": _json("Health", "An index is loaded."),
+                              "414": TOO_LONG, "503": UNAVAILABLE}}},
+            "/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3 document.",
+                                      "content": {"application/json": {
+                                          "schema": {"type": "object"}}}},
+                              "414": TOO_LONG}}},
+            "/": {"get": {
+                "summary": "The search page (HTML)",
+                "parameters": SEARCH_PARAMETERS,
+                "responses": {"200": _html("The page."), "400": _html("Invalid parameters."),
+                              "414": _html("The URL is too long."),
+                              "503": _html("No index is loaded.")}}},
+            "/drug/{slug}": {"get": {
+                "summary": "A monograph page (HTML)",
+                "parameters": [SLUG],
+                "responses": {"200": _html("The monograph."), "404": _html("Unknown slug."),
+                              "414": _html("The URL is too long."),
+                              "503": _html("No index is loaded.")}}},
+        },
+        "components": {"schemas": {
+            "SearchResponse": SEARCH, "Result": RESULT, "DrugGroup": GROUP,
+            "FacetBucket": BUCKET, "Error": ERROR, "Drug": DRUG, "Health": HEALTH,
+        }},
+    }
