@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from itertools import takewhile
 
 from whoosh.lang.porter import stem
 
@@ -17,6 +18,7 @@ SNIPPET_CHARS = 240  # length of a snippet built from the start of a section
 FRAGMENT_CHARS = 160  # length of one highlighted fragment
 FRAGMENT_LEAD = 50  # characters of context kept before the first match of a fragment
 TOP_FRAGMENTS = 2
+MAX_MATCHES = 300  # matches considered for fragments: plenty, and bounded on huge sections
 ELLIPSIS = " … "
 
 _TOKEN_RE = re.compile(r"\w+(?:\.?\w+)*")  # Whoosh's default tokenizer pattern
@@ -31,8 +33,12 @@ def highlight_snippet(text: str, terms: frozenset[str]) -> str:
     """Up to two fragments of text around the analyzed (stemmed) terms; "" if none occurs."""
     if not terms:
         return ""
-    matches = [(m.start(), m.end(), _stem(m.group())) for m in _TOKEN_RE.finditer(text)
-               if _stem(m.group()) in terms]
+    matches = []
+    for m in _TOKEN_RE.finditer(text):
+        if _stem(m.group()) in terms:
+            matches.append((m.start(), m.end(), _stem(m.group())))
+            if len(matches) >= MAX_MATCHES:
+                break
     if not matches:
         return ""
     windows = []
@@ -61,8 +67,9 @@ def highlight_snippet(text: str, terms: frozenset[str]) -> str:
 
 
 def _window_score(matches: list[tuple[int, int, str]], i: int) -> tuple[int, int]:
-    start = matches[i][0] - FRAGMENT_LEAD
-    inside = [m for m in matches[i:] if m[1] <= start + FRAGMENT_CHARS]
+    """(distinct terms, matches) in the fragment that would start at match i."""
+    end = matches[i][0] - FRAGMENT_LEAD + FRAGMENT_CHARS
+    inside = list(takewhile(lambda m: m[1] <= end, matches[i:]))
     return len({m[2] for m in inside}), len(inside)
 
 
