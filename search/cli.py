@@ -45,6 +45,9 @@ def build_argparser() -> argparse.ArgumentParser:
     find.add_argument("--drug", action="append", default=[])
     find.add_argument("--indication", action="append", default=[])
     find.add_argument("--section", action="append", default=[])
+    find.add_argument("--drug-class", dest="drug_class", action="append", default=[])
+    find.add_argument("--group", choices=("none", "drug", "auto"), default=None)
+    find.add_argument("--literal", action="store_true", help="no query understanding")
     find.add_argument("--page", default=None)
     find.add_argument("--per-page", dest="per_page", default=None)
     find.add_argument("--index", type=Path, default=None)
@@ -94,11 +97,9 @@ def run_reindex(args) -> int:
     try:
         report = reindex(corpus, index, full=args.full, wait=args.wait, progress=progress)
     except CorpusNotFound as err:
-        print(f"monosearch: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(err, EXIT_USAGE)
     except IndexLocked as err:
-        print(f"monosearch: {err}", file=sys.stderr)
-        return EXIT_LOCKED
+        return _fail(err, EXIT_LOCKED)
     if progress:
         sys.stderr.write("\r" + " " * (PROGRESS_WIDTH + 30) + "\r")
     for error in report.errors:
@@ -106,6 +107,11 @@ def run_reindex(args) -> int:
     if not args.quiet or report.errors:
         print(format_summary(report))
     return EXIT_REJECTED if report.errors else EXIT_OK
+
+
+def _fail(err: Exception | str, status: int) -> int:
+    print(f"monosearch: {err}", file=sys.stderr)
+    return status
 
 
 def format_summary(report: ReindexReport) -> str:
@@ -127,18 +133,18 @@ def run_query(args) -> int:
     from .backends.whoosh import WhooshBackend
     from .query import SearchRequest
 
-    params = {"q": args.text, "page": args.page, "per_page": args.per_page}
-    lists = {"drug": args.drug, "indication": args.indication, "section": args.section}
+    params = {"q": args.text, "page": args.page, "per_page": args.per_page,
+              "group": args.group, "literal": "1" if args.literal else None}
+    lists = {"drug": args.drug, "indication": args.indication, "section": args.section,
+             "drug_class": args.drug_class}
     try:
         request = SearchRequest.from_params(params.get, lambda name: lists.get(name, []))
         backend = WhooshBackend(args.index or default_index())
         body = backend.search(request)
     except BadRequest as err:
-        print(f"monosearch: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(err, EXIT_USAGE)
     except IndexNotBuilt as err:
-        print(f"monosearch: {err}", file=sys.stderr)
-        return EXIT_REJECTED
+        return _fail(err, EXIT_REJECTED)
     if args.json:
         print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
@@ -174,8 +180,7 @@ def run_check(args) -> int:
 
     corpus = args.corpus or default_corpus()
     if not corpus.is_dir():
-        print(f"monosearch: corpus folder not found: {corpus}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(f"corpus folder not found: {corpus}", EXIT_USAGE)
     report = check_corpus(corpus, default_vocabulary())
     failed = report.errors > 0 or (args.strict and report.warnings > 0)
     if args.format == "json":
@@ -214,8 +219,7 @@ def run_eval(args) -> int:
     try:
         judgments = load_judgments(args.queries)
     except (OSError, JudgmentError) as err:
-        print(f"monosearch: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(err, EXIT_USAGE)
     if args.url:
         search = http_search(args.url, args.literal)
     else:
@@ -224,8 +228,7 @@ def run_eval(args) -> int:
         try:
             backend.health()  # open the index outside the timings
         except IndexNotBuilt as err:
-            print(f"monosearch: {err}", file=sys.stderr)
-            return EXIT_REJECTED
+            return _fail(err, EXIT_REJECTED)
         search = backend_search(backend, args.literal)
     report = evaluate(judgments, search)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -246,8 +249,7 @@ def run_serve(args) -> int:
                 print(f"rejected: {error}", file=sys.stderr)
             print(format_summary(report), file=sys.stderr)
     except (CorpusNotFound, IndexLocked, IndexNotBuilt) as err:
-        print(f"monosearch: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(err, EXIT_USAGE)
     app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus)})
     app.run(host=args.host, port=args.port, threaded=True)
     return EXIT_OK

@@ -158,11 +158,12 @@ CONDITION_BOOST = 8.0
 RELATED_CONDITION_BOOST = 4.0
 COMMON_WORD_SHARE = 0.25  # a relaxed query drops words found in more sections than this
 
-_SYNTAX_RE = re.compile(r'["()]|(?:^|\s)[-+][\w"(]|\b(?:AND|OR|NOT|ANDNOT)\b')
+# Parentheses alone are not syntax: readers write "tylenol (acetaminophen) dose".
+_SYNTAX_RE = re.compile(r'"[^"]*"|(?:^|\s)[-+][\w"(]|\b(?:AND|OR|NOT|ANDNOT)\b')
 
 
 def has_syntax(text: str) -> bool:
-    """Does the text use query syntax (quotes, parentheses, operators, a leading minus)?"""
+    """Does the text use query syntax (a quoted phrase, operators, a leading minus)?"""
     return _SYNTAX_RE.search(text) is not None
 
 

@@ -98,6 +98,8 @@ def xss_server(tmp_path_factory):
     "/drug/xss", "/?q=alertword", "/?q=xssdrug", "/?q=asthma",
     "/?q=%3Cscript%3Ewindow.__xss%3D1%3C%2Fscript%3E",
     "/?q=%22%3E%3Cimg+src%3Dx+onerror%3D%22window.__xss%3D1%22%3E",
+    "/?q=alertwrd+%3Cimg+src%3Dx+onerror%3D%22window.__xss%3D1%22%3E",
+    "/?q=hay+fever+%3Cscript%3Ewindow.__xss%3D1%3C%2Fscript%3E",
 ])
 def test_payloads_never_run(page, xss_server, path):
     dialogs, violations = [], []

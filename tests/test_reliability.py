@@ -177,15 +177,22 @@ def test_sigkill_after_the_swap_serves_the_new_generation(crash_corpus, tmp_path
     assert run_reindex(crash_corpus, index).returncode == 0
 
 
-def test_second_reindex_waits_or_exits_75(corpus_dir, tmp_path):
-    index = tmp_path / "index"
-    slow = subprocess.Popen(
+def hold_lock(index, seconds):
+    """Another process holding the reindex lock; returns once it has it."""
+    holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time; from pathlib import Path; from search import store\n"
          "with store.reindex_lock(Path(sys.argv[1])):\n"
-         "    print('locked', flush=True); time.sleep(2)", str(index)],
+         "    print('locked', flush=True); time.sleep(float(sys.argv[2]))",
+         str(index), str(seconds)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert slow.stdout.readline().strip() == "locked"
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_second_reindex_waits_or_exits_75(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    slow = hold_lock(index, 2)
     refused = run_reindex(corpus_dir, index)
     assert refused.returncode == 75
     assert len(refused.stderr.strip().splitlines()) == 1
@@ -199,13 +206,7 @@ def test_second_reindex_waits_or_exits_75(corpus_dir, tmp_path):
 
 def test_lock_of_a_killed_reindex_does_not_block(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from search import store\n"
-         "with store.reindex_lock(Path(sys.argv[1])):\n"
-         "    print('locked', flush=True); time.sleep(600)", str(index)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
+    holder = hold_lock(index, 600)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     holder.stdout.close()

@@ -178,6 +178,9 @@ def xss_client(tmp_path_factory):
     "/?q=%22%3E%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
     "/?q=alertwor&indication=%3Csvg+onload%3Dalert(1)%3E",
     "/?drug=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
+    "/?q=alertwrd+%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",  # in the did-you-mean text
+    "/?q=Xssdrug+%3Cscript%3Ealert(1)%3C%2Fscript%3E+asthma",  # in the interpretation
+    "/?drug_class=%3Cb+onmouseover%3Dalert(1)%3Eclass%3C%2Fb%3E",
 ])
 def test_no_injected_markup_in_pages(xss_client, path):
     response = xss_client.get(path)
@@ -200,6 +203,18 @@ def test_markup_checker_finds_the_raw_payloads():
     for expected in ["<script", "onerror", "<iframe>", "onclick", "javascript:", "<style>",
                      "<svg>", "onmouseover"]:
         assert expected in problems
+
+
+def test_did_you_mean_and_interpretation_escape_the_query(xss_client):
+    html = xss_client.get("/?q=alertwrd+%3Cimg+src%3Dx+onerror%3Dalert(1)%3E"
+                          ).get_data(as_text=True)
+    assert "Did you mean" in html and "alertword &lt;img src=x onerror=alert(1)&gt;" in html
+    body = xss_client.get("/api/search?q=alertwrd+%3Cimg+src%3Dx+onerror%3Dalert(1)%3E"
+                          ).get_json()
+    assert body["corrected"] == "alertword <img src=x onerror=alert(1)>"  # data, not HTML
+    html = xss_client.get("/?q=hay+fever+%3Cimg+src%3Dx+onerror%3Dalert(1)%3E"
+                          ).get_data(as_text=True)
+    assert "Showing results for" in html and injected_markup(html) == []
 
 
 def test_payloads_are_shown_as_text(xss_client):
