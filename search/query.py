@@ -190,13 +190,23 @@ def build_plan_queries(plan, parser) -> tuple[query.Query, query.Query | None]:
                  for slug in plan.conditions]
     required += [query.Term("indications", slug, boost=RELATED_CONDITION_BOOST)
                  for slug in plan.related_conditions]
-    phrases = [q for q in (_phrase_query(p, parser) for p in plan.condition_phrases) if q]
-    if phrases:  # the lay term and the label say one thing: count the best, not both
-        required.append(query.DisjunctionMax(phrases) if len(phrases) > 1 else phrases[0])
-    content = plan.words if plan.recognized else _unique(plan.words + plan.ranking_words)
-    words = [q for q in (_word_query(w, parser) for w in content) if q]
-    if words:
-        required.append(query.And(words) if len(words) > 1 else words[0])
+    # As text, every part of the query must occur: each named thing (in any of its names;
+    # they say one thing, so the best counts, not their sum) and every other word. So the
+    # match holds all the literal matches, plus the named drugs' own sections.
+    content = _unique(plan.words + plan.ranking_words)
+    parts = []
+    for alternatives in plan.texts:
+        phrases = [q for q in (_phrase_query(a, parser) for a in alternatives) if q]
+        typed = alternatives[0].split()
+        if len(typed) > 1:  # the words as typed, apart too, as a literal search has them
+            words = [q for q in (_word_query(w, parser) for w in typed) if q]
+            if words:
+                phrases.append(query.And(words))
+        if phrases:
+            parts.append(query.DisjunctionMax(phrases) if len(phrases) > 1 else phrases[0])
+    parts += [q for q in (_word_query(w, parser) for w in content) if q]
+    if parts:
+        required.append(query.And(parts) if len(parts) > 1 else parts[0])
     ranking: list[query.Query] = [query.Term("section", kind, boost=INTENT_BOOST)
                                   for kind in plan.intents]
     # Without a named drug, class or condition every match has all the content words,

@@ -131,7 +131,9 @@ class QueryPlan:
     classes: list[str] = field(default_factory=list)  # class slugs
     conditions: list[str] = field(default_factory=list)  # condition slugs named
     related_conditions: list[str] = field(default_factory=list)  # narrower ones (families)
-    condition_phrases: list[str] = field(default_factory=list)  # labels searched as text
+    # Each named thing as text, with its alternatives ("coumadin" or "warfarin", "hair
+    # loss" or "alopecia"): the match also takes sections that merely mention it.
+    texts: list[list[str]] = field(default_factory=list)
     intents: list[str] = field(default_factory=list)  # section types to rank first
     words: list[str] = field(default_factory=list)  # content words, after rewrites
     ranking_words: list[str] = field(default_factory=list)  # words that only rank
@@ -288,6 +290,7 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
             plan.rewrite("class", typed(start, size), label)
             if slug not in plan.classes:
                 plan.classes.append(slug)
+            _add_text(plan, phrase, phrase_key(label))
         elif phrase in lexicon.conditions and (size > 1 or phrase not in INTENTS):
             slug = lexicon.conditions[phrase]
             label = lexicon.vocabulary.conditions[slug].label
@@ -297,9 +300,7 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
             for member in lexicon.families.get(slug, [])[1:]:
                 if member not in plan.related_conditions:
                     plan.related_conditions.append(member)
-            for words in (phrase, phrase_key(label)):
-                if words not in plan.condition_phrases:
-                    plan.condition_phrases.append(words)
+            _add_text(plan, phrase, phrase_key(label))
         elif phrase in INTENTS:
             if phrase in _MECHANISM_WORDS and not _asks_how(tokens[:start]):
                 return 1  # "sleepy at work": not a question about the mechanism
@@ -315,6 +316,12 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
     return 0
 
 
+def _add_text(plan: QueryPlan, *alternatives: str) -> None:
+    unique = list(dict.fromkeys(a for a in alternatives if a))
+    if unique and unique not in plan.texts:
+        plan.texts.append(unique)
+
+
 def _asks_how(before: list[str]) -> bool:
     return "how" in before and "long" not in before
 
@@ -326,6 +333,7 @@ def _add_drug(plan: QueryPlan, lexicon: Lexicon, name: str, typed: str) -> None:
     if ref.slug:
         if ref.slug not in plan.drugs:
             plan.drugs.append(ref.slug)
+        _add_text(plan, name, phrase_key(ref.generic))
     else:  # a drug the corpus lacks: its name is searched as text
         plan.words.extend(tokenize(ref.generic))
         plan.external.extend(tokenize(ref.generic))

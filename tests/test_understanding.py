@@ -43,6 +43,16 @@ def test_brand_and_international_names_search_the_generic(corpus_backend, q, dru
         {"from": r["from"], "to": r["to"]} for r in body["interpretation"]]
 
 
+@pytest.mark.parametrize("q", ["warfarin", "coumadin", "warfarin alcohol", "hair loss",
+                               "statin muscle pain", "metformin side effects", "ra"])
+def test_understood_matches_hold_every_literal_match(corpus_backend, q):
+    """Understanding adds (the named drug's sections, synonyms) but never drops."""
+    literal = {h["id"] for h in search(corpus_backend, q, literal=True,
+                                       per_page=100)["results"]}
+    understood = {h["id"] for h in search(corpus_backend, q, per_page=100)["results"]}
+    assert literal <= understood
+
+
 def test_literal_undoes_every_rewrite(corpus_backend):
     understood = search(corpus_backend, "olumiant")
     literal = search(corpus_backend, "olumiant", literal=True)
