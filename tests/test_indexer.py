@@ -72,6 +72,22 @@ def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path):
     assert store.list_generations(index) == [store.current_generation(index)]
 
 
+def test_result_cache_hits_per_generation_and_follows_a_reindex(corpus_dir, tmp_path):
+    index = tmp_path / "index"
+    reindex(corpus_dir, index)
+    backend = WhooshBackend(index)
+    request = SearchRequest(q="quokkaberry")
+    first = backend.search(request)
+    second = backend.search(request)
+    assert first["total"] == 0 and {**second, "took_ms": 0} == {**first, "took_ms": 0}
+    assert backend.health()["cache"] == {"hits": 1, "misses": 1, "size": 1}
+    (corpus_dir / "newdrug.md").write_text(NEW_DRUG)
+    reindex(corpus_dir, index)
+    assert backend.search(request)["total"] == 1  # a new generation is a new key
+    assert backend.health()["cache"]["misses"] == 2
+    backend.close()
+
+
 def test_unchanged_corpus_makes_no_new_generation(corpus_dir, tmp_path):
     first = reindex(corpus_dir, tmp_path / "index")
     again = reindex(corpus_dir, tmp_path / "index")

@@ -118,7 +118,11 @@ HEALTH = _object({
     "status": {"type": "string", "enum": ["ok"]}, "generation": STRING,
     "documents": {"type": "integer", "minimum": 0},
     "monographs": {"type": "integer", "minimum": 0},
-    "searchers_opened": {"type": "integer", "minimum": 0}, "disclaimer": STRING,
+    "searchers_opened": {"type": "integer", "minimum": 0},
+    "cache": _object({"hits": {"type": "integer", "minimum": 0},
+                      "misses": {"type": "integer", "minimum": 0},
+                      "size": {"type": "integer", "minimum": 0}}),
+    "disclaimer": STRING,
 })
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"},

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,8 @@ from ..snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger(__name__)
 
+RESULT_CACHE_SIZE = 1024  # bodies kept per process; a new generation misses by its key
+
 
 class WhooshBackend:
     """Answers searches from the live generation of an index folder."""
@@ -29,6 +32,10 @@ class WhooshBackend:
         self._failure: tuple[tuple | None, str] | None = None  # (pointer, reason)
         self._swap_lock = threading.Lock()
         self.searchers_opened = 0  # one per generation served, never one per request
+        self._cache: OrderedDict[tuple, dict] = OrderedDict()  # (generation, request) -> body
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     # -- generations -------------------------------------------------------------
     def _refresh(self) -> Snapshot:
@@ -69,6 +76,8 @@ class WhooshBackend:
             if fresh is not None:
                 self._retire(self._snapshot)
                 self._snapshot = fresh
+                with self._cache_lock:
+                    self._cache.clear()  # keyed by generation anyway; free the memory now
                 log.info("serving index generation %s", generation)
             self._pointer = pointer
             return self._snapshot
@@ -110,13 +119,30 @@ class WhooshBackend:
             return {"status": "ok", "generation": snapshot.generation,
                     "documents": int(snapshot.facets.live.sum()),
                     "monographs": len(snapshot.manifest.get("monographs", {})),
-                    "searchers_opened": self.searchers_opened}
+                    "searchers_opened": self.searchers_opened,
+                    "cache": {"hits": self.cache_hits, "misses": self.cache_misses,
+                              "size": len(self._cache)}}
 
     def search(self, request: SearchRequest) -> dict:
+        """The response body; repeated requests on one generation come from a cache."""
         started = time.perf_counter()
-        with self._use() as snapshot, snapshot.lock:
-            body = run_search(snapshot, request)
-            body["generation"] = snapshot.generation
+        with self._use() as snapshot:
+            key = (snapshot.generation, request)
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    self.cache_hits += 1
+            if cached is None:
+                with snapshot.lock:
+                    cached = run_search(snapshot, request)
+                cached["generation"] = snapshot.generation
+                with self._cache_lock:
+                    self.cache_misses += 1
+                    self._cache[key] = cached
+                    while len(self._cache) > RESULT_CACHE_SIZE:
+                        self._cache.popitem(last=False)  # least recently used
+        body = dict(cached)  # callers read the nested parts; only took_ms differs
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
