@@ -6,6 +6,7 @@ import threading
 import warnings
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
 from .query import build_parser
 from .schema import SCHEMA_VERSION
+from .suggest import Suggester
 from .understanding import Lexicon
 from .vocabulary import default_vocabulary
 
@@ -42,6 +44,10 @@ class Snapshot:
     @property
     def monographs(self) -> dict[str, dict]:
         return self.manifest.get("monographs", {})
+
+    @cached_property
+    def suggester(self) -> Suggester:
+        return Suggester(self.monographs, default_vocabulary())
 
     def title(self, slug: str) -> str:
         return self.monographs.get(slug, {}).get("title", slug)

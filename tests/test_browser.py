@@ -115,3 +115,11 @@ def test_payloads_never_run(page, xss_server, path):
     assert page.locator("iframe, svg, object, embed").count() == 0
     # Nothing was even attempted: the payload is text, so CSP had nothing to block.
     assert violations == []
+
+
+def test_search_as_you_type_fills_suggestions(page, live_server):
+    page.goto(live_server.url + "/")
+    page.locator("#q").press_sequentially("warf", delay=30)
+    page.wait_for_function("document.querySelectorAll('#suggestions option').length > 0")
+    values = page.eval_on_selector_all("#suggestions option", "els => els.map(e => e.value)")
+    assert values[0] == "Warfarin"

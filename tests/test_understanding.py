@@ -191,3 +191,32 @@ def test_group_by_drug_pages_through_drugs(corpus_backend):
 def test_auto_grouping_groups_only_when_no_drug_is_named(corpus_backend):
     assert search(corpus_backend, "blood thinner", group="auto")["group"] == "drug"
     assert search(corpus_backend, "warfarin dose", group="auto")["group"] == "none"
+
+
+@pytest.mark.parametrize("typed, kind, label", [
+    ("olu", "brand", "Olumiant (Baricitinib)"),
+    ("metf", "drug", "Metformin"),
+    ("Hyperten", "condition", "Hypertension"),
+    ("jak", "class", "JAK inhibitor"),
+    ("arthr", "condition", "Rheumatoid arthritis"),  # any word of the name
+    ("blood thin", "class", "blood thinner (Anticoagulant)"),
+])
+def test_suggest_completes_names(corpus_backend, typed, kind, label):
+    suggestions = corpus_backend.suggest(typed, 20)["suggestions"]
+    assert {"kind": kind, "label": label} in [
+        {"kind": s["kind"], "label": s["label"]} for s in suggestions]
+    for item in suggestions:
+        words = item["query"].lower().split()
+        assert any(" ".join(words[i:]).startswith(" ".join(typed.lower().split()))
+                   for i in range(len(words)))
+
+
+def test_suggest_api(client):
+    body = client.get("/api/suggest?q=war&limit=3").get_json()
+    assert body["suggestions"][0] == {"kind": "drug", "label": "Warfarin",
+                                      "value": "warfarin", "query": "Warfarin"}
+    assert len(body["suggestions"]) <= 3 and body["disclaimer"]
+    assert client.get("/api/suggest?q=").get_json()["suggestions"] == []
+    for bad in ["limit=0", "limit=21", "limit=x", "q=" + "a" * 101]:
+        response = client.get(f"/api/suggest?{bad}")
+        assert response.status_code == 400 and response.is_json

@@ -15,6 +15,7 @@ MAX_QUERY_STRING_BYTES = 8 * 1024  # URLs beyond this are refused with 414
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {

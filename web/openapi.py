@@ -125,6 +125,13 @@ HEALTH = _object({
     "disclaimer": STRING,
 })
 
+SUGGESTIONS = _object({
+    "query": STRING,
+    "suggestions": {"type": "array", "items": _object({
+        "kind": {"type": "string", "enum": ["drug", "brand", "condition", "class"]},
+        "label": STRING, "value": STRING, "query": STRING})},
+    "took_ms": {"type": "number", "minimum": 0}, "disclaimer": STRING,
+})
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"},
         "example": "baricitinib", "description": "The monograph's file name without .md."}
 TOO_LONG = _json("Error", "The URL is longer than 8 KiB.")
@@ -147,6 +154,17 @@ def openapi_document() -> dict:
                             "headers": {"X-Index-Generation": {"schema": STRING}}},
                     "400": _json("Error", "A parameter is invalid."),
                     "414": TOO_LONG, "503": UNAVAILABLE}}},
+            "/api/suggest": {"get": {
+                "summary": "Search-as-you-type: names starting with the typed words",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False,
+                     "schema": {"type": "string", "maxLength": 100}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 20,
+                                "default": 8}}],
+                "responses": {"200": _json("Suggestions", "Matching names, best first."),
+                              "400": _json("Error", "A parameter is invalid."),
+                              "414": TOO_LONG, "503": UNAVAILABLE}}},
             "/api/drugs/{slug}": {"get": {
                 "summary": "One monograph as indexed",
                 "parameters": [SLUG],
@@ -179,5 +197,6 @@ def openapi_document() -> dict:
         "components": {"schemas": {
             "SearchResponse": SEARCH, "Result": RESULT, "DrugGroup": GROUP,
             "FacetBucket": BUCKET, "Error": ERROR, "Drug": DRUG, "Health": HEALTH,
+            "Suggestions": SUGGESTIONS,
         }},
     }

@@ -13,6 +13,7 @@ from search import DISCLAIMER
 from search.errors import BadRequest, IndexNotBuilt
 from search.query import SearchRequest
 from search.sections import SECTION_TYPES, section_label
+from search.suggest import MAX_SUGGESTIONS
 
 from .openapi import openapi_document
 from .render import render_markdown
@@ -26,6 +27,8 @@ FACET_TITLES = {"drug": "Drug", "indication": "Indication", "section": "Section"
 FACET_PARAMS = {"drug": "drug", "indication": "indication", "section": "section",
                 "class": "drug_class"}  # facet name -> query-string parameter
 PAGE_LINKS = 9  # page numbers shown around the current page
+MAX_SUGGEST_CHARS = 100
+DEFAULT_SUGGESTIONS = 8
 
 
 def _backend():
@@ -58,6 +61,22 @@ def api_search():
         return api_error(400, err.code, str(err))
     except IndexNotBuilt as err:
         log.error("search unavailable: %s", err)
+        return api_error(503, "index_unavailable", "the search index is not available yet")
+
+
+@blueprint.get("/api/suggest")
+def api_suggest():
+    text = request.args.get("q", "")
+    if len(text) > MAX_SUGGEST_CHARS:
+        return api_error(400, "bad_parameter", f"q is longer than {MAX_SUGGEST_CHARS} "
+                                               "characters")
+    raw_limit = request.args.get("limit", "").strip() or str(DEFAULT_SUGGESTIONS)
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_SUGGESTIONS:
+        return api_error(400, "bad_parameter", f"limit must be an integer between 1 and "
+                                               f"{MAX_SUGGESTIONS}")
+    try:
+        return jsonify(_backend().suggest(text, int(raw_limit)))
+    except IndexNotBuilt:
         return api_error(503, "index_unavailable", "the search index is not available yet")
 
 

@@ -147,6 +147,15 @@ class WhooshBackend:
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
 
+    def suggest(self, text: str, limit: int = 10) -> dict:
+        """Names starting with what was typed: drugs, brands, conditions, classes."""
+        started = time.perf_counter()
+        with self._use() as snapshot:
+            items = snapshot.suggester.suggest(text, limit)
+        return {"query": text, "suggestions": [item.as_dict() for item in items],
+                "took_ms": round((time.perf_counter() - started) * 1000, 3),
+                "disclaimer": DISCLAIMER}
+
     def monograph(self, slug: str) -> dict | None:
         with self._use() as snapshot, snapshot.lock:
             entry = snapshot.manifest.get("monographs", {}).get(slug)
