@@ -8,7 +8,8 @@ difference.
 
 Every figure is a median over repeated runs, printed next to reference runs made in
 the same process on the same index (plain Whoosh top-10 without facets, and Whoosh's
-own multi-valued facets via groupedby/allow_overlap), so ratios hold on a noisy machine.
+own multi-valued facets via groupedby/allow_overlap, and the same sections in SQLite FTS5
+with bm25, snippets and GROUP BY facet counts), so ratios hold on a noisy machine.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from search.backends.whoosh import WhooshBackend
 from search.indexer import reindex
 from search.query import SearchRequest, build_parser, parse_query
 
+from .fts5 import build_fts5, search_fts5
 from .generate import generate_corpus
 
 
@@ -87,7 +89,11 @@ def run(monographs: int, rounds: int, seed: int) -> dict:
     overlap = {name: sorting.FieldFacet(field, allow_overlap=True)
                for name, field in (("drug", "drug"), ("indication", "indications"),
                                    ("section", "section"))}
-    ours, literal, cached, plain, naive = [], [], [], [], []
+    fts5_started = time.perf_counter()
+    fts5 = build_fts5(corpus)
+    fts5_build = time.perf_counter() - fts5_started
+    ours, literal, cached, plain, naive, sqlite = [], [], [], [], [], []
+    ours_text = []  # ours on the requests FTS5 can also answer (text, no filters)
     for request in query_mix(corpus, rng):
         parsed = parse_query(request.q, parser) if request.q else None
         as_typed = replace(request, literal=True)
@@ -97,6 +103,9 @@ def run(monographs: int, rounds: int, seed: int) -> dict:
             ours += time_call(lambda r=request: backend.search(r, use_cache=False), 1)
             literal += time_call(lambda r=as_typed: backend.search(r, use_cache=False), 1)
             cached += time_call(lambda r=request: backend.search(r), 1)
+            if request.q and not any(request.filters.values()):
+                sqlite += time_call(lambda r=request: search_fts5(fts5, r.q, r.page), 1)
+                ours_text.append(ours[-1])
             if parsed is not None:
                 plain += time_call(lambda p=parsed: searcher.search(p, limit=10), 1)
                 naive += time_call(lambda p=parsed: searcher.search(p, limit=10,
@@ -126,6 +135,13 @@ def run(monographs: int, rounds: int, seed: int) -> dict:
         "ratio_ours_to_plain": round(statistics.median(ours) / statistics.median(plain), 2),
         "ratio_ours_to_whoosh_facets": round(statistics.median(ours) / statistics.median(naive),
                                              2),
+        "reference_sqlite_fts5_ms": {"median": round(statistics.median(sqlite), 2),
+                                     "p95": round(percentile(sqlite, 0.95), 2),
+                                     "build_s": round(fts5_build, 2)},
+        "ours_on_the_same_text_queries_ms": {"median": round(statistics.median(ours_text), 2),
+                                             "p95": round(percentile(ours_text, 0.95), 2)},
+        "ratio_ours_to_sqlite_fts5": round(statistics.median(ours_text)
+                                           / statistics.median(sqlite), 2),
     }
 
 

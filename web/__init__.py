@@ -32,13 +32,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         INDEX_DIR=os.environ.get("MONOSEARCH_INDEX", "index"),
         CORPUS_DIR=os.environ.get("MONOSEARCH_CORPUS", "corpus"),
+        RESULT_CACHE_SIZE=int(os.environ.get("MONOSEARCH_RESULT_CACHE", "1024")),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    backend = WhooshBackend(Path(app.config["INDEX_DIR"]))
+    backend = WhooshBackend(Path(app.config["INDEX_DIR"]),
+                            cache_size=app.config["RESULT_CACHE_SIZE"])
     app.extensions["monosearch"] = backend
     try:  # one clear line at start-up; the API answers 503 until an index exists
         app.logger.info("serving index generation %s", backend.health()["generation"])

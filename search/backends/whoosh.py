@@ -19,13 +19,13 @@ from ..snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger(__name__)
 
-RESULT_CACHE_SIZE = 1024  # bodies kept per process; a new generation misses by its key
+RESULT_CACHE_SIZE = 1024  # bodies kept per process (MONOSEARCH_RESULT_CACHE; 0: off)
 
 
 class WhooshBackend:
     """Answers searches from the live generation of an index folder."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, cache_size: int = RESULT_CACHE_SIZE):
         self.index_dir = Path(index_dir)
         self._snapshot: Snapshot | None = None
         self._pointer: tuple | None = None
@@ -33,6 +33,7 @@ class WhooshBackend:
         self._swap_lock = threading.Lock()
         self.searchers_opened = 0  # one per generation served, never one per request
         self._cache: OrderedDict[tuple, dict] = OrderedDict()  # (generation, request) -> body
+        self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -141,7 +142,7 @@ class WhooshBackend:
                 with self._cache_lock:
                     self.cache_misses += 1
                     self._cache[key] = cached
-                    while len(self._cache) > RESULT_CACHE_SIZE:
+                    while len(self._cache) > self._cache_size:
                         self._cache.popitem(last=False)  # least recently used
         body = dict(cached)  # callers read the nested parts; only took_ms differs
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)

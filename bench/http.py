@@ -1,0 +1,162 @@
+"""HTTP latency and throughput against gunicorn (2 workers), and peak memory.
+
+    python -m bench.http --index DIR [--corpus DIR] [--seconds 10] [--json FILE]
+
+Latency is timed per request from a client on the same machine, with the result cache
+off (the engine's own cost) and on (what repeated queries cost). Throughput is queries
+per second from 1, 4 and 16 client threads for a fixed time, cache on. Peak RSS is read
+from /proc (VmHWM) for a reindex process and for each gunicorn worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from .__main__ import percentile, query_mix
+
+CLIENTS = (1, 4, 16)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _vm(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def start_gunicorn(index: Path, cache: bool) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "MONOSEARCH_INDEX": str(index),
+           "MONOSEARCH_RESULT_CACHE": "1024" if cache else "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "web:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=5):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _url(base: str, request) -> str:
+    params = [("q", request.q), ("page", str(request.page))]
+    for name, values in request.filters.items():
+        params += [("drug_class" if name == "class" else name, v) for v in values]
+    return f"{base}/api/search?{urllib.parse.urlencode(params)}"
+
+
+def _get(url: str) -> float:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        response.read()
+    return (time.perf_counter() - started) * 1000
+
+
+def latency(base: str, urls: list[str], rounds: int) -> dict:
+    for url in urls:  # warm both workers' snapshots
+        _get(url)
+        _get(url)
+    samples = [_get(url) for _ in range(rounds) for url in urls]
+    return {"median": round(statistics.median(samples), 2),
+            "p95": round(percentile(samples, 0.95), 2),
+            "p99": round(percentile(samples, 0.99), 2)}
+
+
+def throughput(urls: list[str], clients: int, seconds: float) -> float:
+    done, stop = [0] * clients, threading.Event()
+
+    def client(number: int) -> None:
+        rng = random.Random(number)
+        while not stop.is_set():
+            _get(rng.choice(urls))
+            done[number] += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return round(sum(done) / seconds, 1)
+
+
+def reindex_peak_rss(corpus: Path, scratch: Path) -> dict:
+    """Full reindex in a fresh process; its own VmHWM (ru_maxrss would include ours)."""
+    code = ("import sys, time; from pathlib import Path; from search.indexer import reindex;"
+            "t=time.perf_counter(); r=reindex(Path(sys.argv[1]), Path(sys.argv[2]), full=True);"
+            "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
+            "print(r.sections, round(time.perf_counter()-t, 2), int(hwm))")
+    out = subprocess.run([sys.executable, "-c", code, str(corpus), str(scratch)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return {"sections": int(out[0]), "seconds": float(out[1]),
+            "peak_rss_mb": round(int(out[2]) / 1024, 1)}
+
+
+def run(index: Path, corpus: Path | None, seconds: float, rounds: int) -> dict:
+    rng = random.Random(7)
+    results: dict = {}
+    requests = query_mix(corpus, rng) if corpus else []
+    for cache in (False, True):
+        process, base = start_gunicorn(index, cache)
+        try:
+            urls = [_url(base, r) for r in requests]
+            results["http_cache_on" if cache else "http_cache_off"] = latency(base, urls, rounds)
+            if cache:
+                results["throughput_qps"] = {str(n): throughput(urls, n, seconds)
+                                             for n in CLIENTS}
+            workers = [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children")
+                       .read_text().split()]
+            results.setdefault("worker_peak_rss_mb", {})["cache_on" if cache else "cache_off"] \
+                = [_vm(pid, "VmHWM") for pid in workers]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    if corpus:
+        results["reindex_full"] = reindex_peak_rss(corpus, index.parent / "rss-index")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    results = run(args.index, args.corpus, args.seconds, args.rounds)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
