@@ -48,20 +48,13 @@ class Suggester:
                 slug, title = titles[generic]
                 name = vocabulary.brand_names[brand]
                 items.add(Suggestion("brand", f"{name} ({title})", slug, name))
-        for slug in indications:
-            condition = vocabulary.conditions.get(slug)
-            if condition is not None:
-                for name in (condition.label, *condition.lay_terms):
-                    label = condition.label if name == condition.label \
-                        else f"{name} ({condition.label})"
-                    items.add(Suggestion("condition", label, slug, name))
-        for slug in classes:
-            drug_class = vocabulary.classes.get(slug)
-            if drug_class is not None:
-                for name in (drug_class.label, *drug_class.lay_terms):
-                    label = drug_class.label if name == drug_class.label \
-                        else f"{name} ({drug_class.label})"
-                    items.add(Suggestion("class", label, slug, name))
+        for kind, slugs, known in (("condition", indications, vocabulary.conditions),
+                                   ("class", classes, vocabulary.classes)):
+            for slug in slugs:
+                entry = known.get(slug)
+                for name in (entry.label, *entry.lay_terms) if entry else ():
+                    label = entry.label if name == entry.label else f"{name} ({entry.label})"
+                    items.add(Suggestion(kind, label, slug, name))
         entries = []
         for item in items:
             words = tokenize(item.query)
