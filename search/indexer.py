@@ -116,13 +116,14 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     """One reindex under the lock: scan, parse what changed, write and publish."""
     base, old = _incremental_base(index_dir, full)
     report = ReindexReport(full=base is None)
-    files, entries = _scan(corpus_dir, report)
+    files, entries = _scan(corpus_dir, report, old)
     changed = {slug: file for slug, file in files.items()
                if old.get(slug, {}).get("hash") != entries[slug]["hash"]
                or old[slug].get("path") != entries[slug]["path"]}
     removed = [slug for slug in old if slug not in files]
-    for slug in files.keys() - changed.keys():
-        entries[slug] = old[slug]
+    for slug in files.keys() - changed.keys():  # keep what was learnt, with today's stat
+        entries[slug] = {**old[slug], "size": entries[slug]["size"],
+                         "mtime_ns": entries[slug]["mtime_ns"]}
     total = len(changed)
     parsed: list[Monograph] = []
     for done, (slug, file) in enumerate(sorted(changed.items()), start=1):
@@ -171,9 +172,12 @@ def _incremental_base(index_dir: Path, full: bool) -> tuple[str | None, dict]:
     return current, manifest.get("monographs", {})
 
 
-def _scan(corpus_dir: Path, report: ReindexReport) -> tuple[dict[str, Path], dict[str, dict]]:
+def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
+          ) -> tuple[dict[str, Path], dict[str, dict]]:
     """Every monograph file by slug, with its hash; a repeated slug is an error for the
-    second file in path order."""
+    second file in path order. A file whose path, size and modification time (ns) are
+    those recorded last time keeps its recorded hash without being read, as git and
+    rsync do: an incremental run over 10,000 unchanged files then reads none."""
     files: dict[str, Path] = {}
     entries: dict[str, dict] = {}
     for file in iter_corpus_files(corpus_dir):
@@ -184,12 +188,19 @@ def _scan(corpus_dir: Path, report: ReindexReport) -> tuple[dict[str, Path], dic
                                                        f"(also {files[slug]})"))
             continue
         try:
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            stat = file.stat()
+            known = old.get(slug, {})
+            if (known.get("path"), known.get("size"), known.get("mtime_ns")) == (
+                    shown, stat.st_size, stat.st_mtime_ns):
+                digest = known["hash"]
+            else:
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
         except OSError as err:
             report.errors.append(MonographError(shown, f"cannot read file ({err.strerror})"))
             continue
         files[slug] = file
-        entries[slug] = {"path": shown, "hash": digest, "sections": 0}
+        entries[slug] = {"path": shown, "hash": digest, "sections": 0,
+                         "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     return files, entries
 
 

@@ -88,6 +88,25 @@ def test_result_cache_hits_per_generation_and_follows_a_reindex(corpus_dir, tmp_
     backend.close()
 
 
+def test_unchanged_files_are_not_read_again(corpus_dir, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    reindex(corpus_dir, index)
+    read = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (
+        read.append(self.name) if self.suffix == ".md" else None) or original(self))
+    touched = corpus_dir / "metformin.md"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    edited = corpus_dir / "warfarin.md"
+    edited.write_text(edited.read_text().replace("INR", "INR (a blood test)"))
+    report = reindex(corpus_dir, index)
+    assert sorted(set(read)) == ["metformin.md", "warfarin.md"]  # stat changed: re-hashed
+    assert (report.changed, report.unchanged) == (1, 5)  # same bytes: not re-indexed
+    read.clear()
+    reindex(corpus_dir, index)
+    assert read == []
+
+
 def test_unchanged_corpus_makes_no_new_generation(corpus_dir, tmp_path):
     first = reindex(corpus_dir, tmp_path / "index")
     again = reindex(corpus_dir, tmp_path / "index")
