@@ -103,13 +103,9 @@ def _share_of(snapshot: Snapshot, word: str) -> float:
 
 
 def _matched(snapshot: Snapshot, match) -> np.ndarray:
-    matched = np.zeros(snapshot.facets.size, dtype=bool)
     if match is None:
-        matched[:] = True
-    elif match is not whoosh_query.NullQuery:
-        docs = np.fromiter(snapshot.searcher.docs_for_query(match), dtype=np.int64)
-        matched[docs] = True
-    return matched
+        return np.ones(snapshot.facets.size, dtype=bool)
+    return snapshot.postings.mask(match)
 
 
 def _allow(selected: np.ndarray, request: SearchRequest) -> set | None:

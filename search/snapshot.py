@@ -16,6 +16,7 @@ from whoosh.scoring import BM25F
 from . import store
 from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
+from .matching import PostingCache
 from .query import build_parser
 from .schema import SCHEMA_VERSION
 from .suggest import Suggester
@@ -44,6 +45,10 @@ class Snapshot:
     @property
     def monographs(self) -> dict[str, dict]:
         return self.manifest.get("monographs", {})
+
+    @cached_property
+    def postings(self) -> PostingCache:
+        return PostingCache(self.searcher, self.facets.size, self.facets.live)
 
     @cached_property
     def suggester(self) -> Suggester:

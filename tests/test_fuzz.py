@@ -75,3 +75,30 @@ def test_any_query_gets_a_well_formed_answer(backend, q, page, literal, group):
                                         group=group))
     assert body["total"] >= 0 and isinstance(body["results"], list)
     assert body["page"] == page and all(isinstance(s, dict) for s in body["suggestions"])
+
+
+WORDS = ["nausea", "dose", "warfarin", "blood", "clots", "infections", "qqzz", "risk",
+         "side", "effects", "pregnancy", "liver", "alopecia", "hair", "loss"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(WORDS + ["OR", "NOT", "AND", "ANDNOT", "-", '"', "(", ")"]),
+                min_size=1, max_size=8), st.booleans())
+def test_numpy_match_sets_equal_whooshs(backend, tokens, understood):
+    """The posting-array matcher gives exactly Whoosh's match set, for literal parses
+    and for understood queries alike."""
+    import numpy as np
+
+    from search.engine import _read_query
+    from search.query import SearchRequest
+
+    text = " ".join(tokens).replace("- ", "-")
+    backend.health()
+    snapshot = backend._snapshot
+    _, match, _ = _read_query(snapshot, SearchRequest(q=text, literal=not understood))
+    if match is None:
+        return
+    expected = np.zeros(snapshot.facets.size, dtype=bool)
+    expected[np.fromiter(snapshot.searcher.docs_for_query(match), dtype=np.int64)] = True
+    assert np.array_equal(snapshot.postings.mask(match), expected & snapshot.facets.live)

@@ -1,0 +1,88 @@
+"""Which documents a query matches, as a numpy mask, from cached posting lists.
+
+Facet counts need every match, not just the top ten, and Whoosh finds them by walking
+its matcher tree one document at a time in Python. Here each term's documents are read
+once per generation (an LRU of arrays) and the tree is combined with numpy boolean
+operations. A node this module does not know (a phrase, say) is handed to Whoosh on its
+own, so the answer is always exactly Whoosh's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import query
+
+POSTING_CACHE_TERMS = 4096  # term arrays kept per generation
+
+
+class PostingCache:
+    """Document numbers of (field, term) pairs for one searcher, least recently used out."""
+
+    def __init__(self, searcher, size: int, live: np.ndarray,
+                 capacity: int = POSTING_CACHE_TERMS):
+        self.searcher = searcher
+        self.size = size
+        self.live = live
+        self.capacity = capacity
+        self._arrays: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def ids(self, field: str, text) -> np.ndarray:
+        key = (field, text)
+        with self._lock:
+            found = self._arrays.get(key)
+            if found is not None:
+                self._arrays.move_to_end(key)
+                return found
+        try:
+            postings = self.searcher.reader().postings(field, text)
+            found = np.fromiter(postings.all_ids(), dtype=np.int64)
+        except Exception:  # noqa: BLE001 - Whoosh raises TermNotFound (and kin) when absent
+            found = np.zeros(0, dtype=np.int64)
+        with self._lock:
+            self._arrays[key] = found
+            while len(self._arrays) > self.capacity:
+                self._arrays.popitem(last=False)
+        return found
+
+    def mask(self, q: query.Query) -> np.ndarray:
+        """Documents matching q (deleted ones excluded), exactly as Whoosh would."""
+        return self._mask(q) & self.live
+
+    def _mask(self, q: query.Query) -> np.ndarray:
+        if q is query.NullQuery:
+            return np.zeros(self.size, dtype=bool)
+        if isinstance(q, query.Every) and not q.fieldname:
+            return self.live.copy()
+        if type(q) is query.Term:
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self.ids(q.fieldname, q.text)] = True
+            return mask
+        if type(q) in (query.Or, query.DisjunctionMax) and not getattr(q, "minmatch", 0):
+            return self._combine(q.subqueries, np.logical_or)
+        if type(q) is query.And:
+            return self._combine(q.subqueries, np.logical_and)
+        if type(q) is query.AndMaybe:  # the optional side only ranks
+            return self._mask(q.a)
+        if type(q) is query.AndNot:
+            return self._mask(q.a) & ~self._mask(q.b)
+        if type(q) is query.Not:
+            return self.live & ~self._mask(q.query)
+        return self._whoosh(q)
+
+    def _combine(self, parts, operation) -> np.ndarray:
+        if not parts:
+            return np.zeros(self.size, dtype=bool)
+        result = self._mask(parts[0])
+        for part in parts[1:]:
+            operation(result, self._mask(part), out=result)
+        return result
+
+    def _whoosh(self, q: query.Query) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        docs = np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
+        mask[docs] = True
+        return mask
