@@ -10,6 +10,7 @@ from .schema import SEARCH_FIELDS
 MIN_WORD_CHARS = 3
 MAX_WORD_CHARS = 30  # longer "words" are no typo of anything (and are slow to match)
 MAX_CORRECTED_WORDS = 8  # unknown words looked up per query
+FIXED_PREFIX = 1  # letters a did-you-mean suggestion must share with the typed word
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -44,7 +45,10 @@ def suggest_correction(text: str, reader, analyzer, skip: set[str] = frozenset()
             continue
         looked_up += 1
         max_distance = 1 if len(lower) <= 4 else 2
-        candidates = list(reader.terms_within("spelling", lower, max_distance))
+        # Keeping the first letter makes the automaton search 3-5x cheaper; a wrong
+        # first letter in a drug name is still fixed by query understanding's index.
+        candidates = list(reader.terms_within("spelling", lower, max_distance,
+                                              prefix=FIXED_PREFIX))
         if not candidates:
             continue
         best = min(candidates, key=lambda c: (edit_distance(lower, c),
