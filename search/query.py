@@ -135,7 +135,16 @@ def parse_query(text: str, parser: qparser.QueryParser) -> query.Query:
     if parsed is None or _is_degenerate(parsed):
         words = plain_words(text)
         parsed = parser.parse(" ".join(words)) if words else query.NullQuery
-    return parsed
+    return _without_andnot(parsed)
+
+
+def _without_andnot(q: query.Query) -> query.Query:
+    """a ANDNOT b -> a AND NOT b. Whoosh's AndNot matcher lets through documents that
+    match both sides when they are Or-queries over several fields (a property test found
+    "nausea ANDNOT blood" returning a section with both); And + Not is exact."""
+    if isinstance(q, query.AndNot):
+        return query.And([_without_andnot(q.a), query.Not(_without_andnot(q.b))])
+    return q.apply(_without_andnot)
 
 
 def _is_degenerate(parsed: query.Query) -> bool:

@@ -81,7 +81,7 @@ WORDS = ["nausea", "dose", "warfarin", "blood", "clots", "infections", "qqzz", "
          "side", "effects", "pregnancy", "liver", "alopecia", "hair", "loss"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(WORDS + ["OR", "NOT", "AND", "ANDNOT", "-", '"', "(", ")"]),
                 min_size=1, max_size=8), st.booleans())

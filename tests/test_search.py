@@ -53,11 +53,18 @@ def test_or_is_the_union(backend):
     assert union == set(all_ids(backend, "nausea")) | set(all_ids(backend, "insomnia"))
 
 
-@pytest.mark.parametrize("q", ["nausea -headache", "nausea NOT headache"])
+@pytest.mark.parametrize("q", ["nausea -headache", "nausea NOT headache",
+                               "nausea ANDNOT headache"])
 def test_minus_and_not_exclude(backend, q):
     result = set(all_ids(backend, q))
     assert result == set(all_ids(backend, "nausea")) - set(all_ids(backend, "headache"))
     assert result  # the corpus has sections with nausea and without headache
+
+
+def test_andnot_excludes_sections_that_have_both(backend):
+    # Whoosh's own AndNot let "nausea ANDNOT blood" through for a section with both.
+    both = set(all_ids(backend, "nausea blood"))
+    assert both and not both & set(all_ids(backend, "nausea ANDNOT blood"))
 
 
 def test_leading_minus_alone_excludes_from_everything(backend):
