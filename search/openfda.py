@@ -108,6 +108,20 @@ def _field_text(label: dict, field: str) -> str | None:
     return joined or None
 
 
+def _product_name(elements) -> str | None:
+    """The product name that opens spl_product_data_elements ("Meclizine Hydrochloride
+    Meclizine Hydrochloride STARCH, ..."): its words up to the first repeat."""
+    text = _first(elements)
+    if not text:
+        return None
+    words: list[str] = []
+    for word in text.split()[:6]:
+        if word.lower() in {w.lower() for w in words} or not word[:1].isalpha():
+            break
+        words.append(word)
+    return " ".join(words) or None
+
+
 def _nice(name: str) -> str:
     return name.title() if name.isupper() else name
 
@@ -117,7 +131,8 @@ def convert_label(label: dict, source: str = "label") -> ImportedMonograph:
     openfda = label.get("openfda") if isinstance(label.get("openfda"), dict) else {}
     generic = _first(openfda.get("generic_name"))
     brand = _first(openfda.get("brand_name"))
-    title = _nice(generic or brand or _first(label.get("title")) or "")
+    title = _nice(generic or brand or _first(label.get("title"))
+                  or _product_name(label.get("spl_product_data_elements")) or "")
     if not title:
         raise LabelError(f"{source}: label has no generic name, brand name or title")
     sections = []

@@ -95,6 +95,12 @@ def test_label_without_usable_sections_is_reported_and_skipped(tmp_path):
     assert problems[1].startswith(f"{tmp_path}/broken.json: not an openFDA JSON file")
 
 
+def test_title_falls_back_to_the_product_name(tmp_path):
+    label = json.loads(LABELS[0].read_text())["results"][0]
+    del label["openfda"]
+    assert convert_label(label, "x.json").title == "Meclizine Hydrochloride"
+
+
 def test_existing_files_need_force(tmp_path):
     def run(*extra):
         return subprocess.run([sys.executable, "-m", "search", "import-openfda",
