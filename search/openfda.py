@@ -18,14 +18,20 @@ from .parsing import slugify
 
 # (monograph heading, label fields, take all present fields or only the first)
 SECTION_MAP: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-    ("Usage", ("indications_and_usage",), False),
+    ("Usage", ("indications_and_usage", "purpose"), False),
     ("Dosage", ("dosage_and_administration",), False),
     ("Side Effects", ("adverse_reactions",), False),
     ("How it Works", ("mechanism_of_action", "clinical_pharmacology"), False),
+    # Prescription labels, then the over-the-counter "Drug Facts" warnings.
     ("Precautions", ("boxed_warning", "warnings_and_cautions", "warnings", "precautions",
-                     "contraindications"), True),
+                     "contraindications", "pregnancy", "nursing_mothers", "do_not_use",
+                     "ask_doctor", "ask_doctor_or_pharmacist", "when_using", "stop_use",
+                     "pregnancy_or_breast_feeding"), True),
     ("Interactions", ("drug_interactions",), False),
 )
+# Drug Facts fields whose text starts with its own heading ("Do not use if ...").
+OTC_FIELDS = {"do_not_use", "ask_doctor", "ask_doctor_or_pharmacist", "when_using",
+              "stop_use", "pregnancy_or_breast_feeding", "purpose"}
 FIELD_TITLES = {
     "indications_and_usage": "indications and usage",
     "dosage_and_administration": "dosage and administration",
@@ -38,10 +44,13 @@ FIELD_TITLES = {
     "precautions": "precautions",
     "contraindications": "contraindications",
     "drug_interactions": "drug interactions",
+    "pregnancy": "pregnancy",
+    "nursing_mothers": "nursing mothers",
 }
 SUBHEADS = {"boxed_warning": "Boxed warning", "warnings_and_cautions": "Warnings and precautions",
             "warnings": "Warnings", "precautions": "Precautions",
-            "contraindications": "Contraindications"}
+            "contraindications": "Contraindications", "pregnancy": "Pregnancy",
+            "nursing_mothers": "Nursing mothers"}
 
 _NUMBER = r"\d+(?:\.\d+)*"
 _CROSS_REF_RE = re.compile(rf"\(\s*{_NUMBER}(?:\s*,\s*{_NUMBER})*\s*\)")
@@ -74,9 +83,11 @@ def load_labels(path: Path) -> list[dict]:
 def clean_label_text(text: str, field: str) -> str:
     """Drop the leading section number and title, numbered cross-references, and start a
     paragraph at each numbered subsection."""
-    title = FIELD_TITLES.get(field, field.replace("_", " "))
-    words = r"\s+".join(map(re.escape, title.split()))
-    text = re.sub(rf"^\s*(?:{_NUMBER}\s+)?{words}\s*:?\s*", "", text, flags=re.IGNORECASE)
+    if field not in OTC_FIELDS:  # their heading words are their content
+        title = FIELD_TITLES.get(field, field.replace("_", " "))
+        words = r"\s+".join(map(re.escape, title.split()))
+        text = re.sub(rf"^\s*(?:{_NUMBER}\s+)?{words}\s*:?\s*", "", text,
+                      flags=re.IGNORECASE)
     text = _CROSS_REF_RE.sub("", text)
     text = _SUBSECTION_RE.sub("\n\n", text)
     text = re.sub(r"[ \t]+", " ", text)
@@ -141,7 +152,8 @@ def convert_label(label: dict, source: str = "label") -> ImportedMonograph:
         if not found:
             continue
         if combine and len(found) > 1:
-            body = "\n\n".join(f"**{SUBHEADS[f]}:** {t}" for f, t in found)
+            body = "\n\n".join(f"**{SUBHEADS[f]}:** {t}" if f in SUBHEADS else t
+                               for f, t in found)
         else:
             body = found[0][1]
         sections.append((heading, body))

@@ -95,6 +95,37 @@ def test_label_without_usable_sections_is_reported_and_skipped(tmp_path):
     assert problems[1].startswith(f"{tmp_path}/broken.json: not an openFDA JSON file")
 
 
+def test_over_the_counter_drug_facts_fields(tmp_path):
+    label = {"openfda": {"generic_name": ["LORATADINE"], "brand_name": ["Allergy Relief"]},
+             "purpose": ["Purpose Antihistamine"],
+             "indications_and_usage": ["Uses temporarily relieves symptoms of hay fever"],
+             "do_not_use": ["Do not use if you have ever had an allergic reaction"],
+             "ask_doctor": ["Ask a doctor before use if you have liver disease"],
+             "stop_use": ["Stop use and ask a doctor if an allergic reaction occurs"],
+             "dosage_and_administration": ["Directions adults take 1 tablet daily"]}
+    out = tmp_path / "out"
+    written, problems = import_files([_write(tmp_path, label)], out)
+    assert problems == []
+    monograph = read_monograph(written[0])
+    precautions = monograph.section_of_type("precautions").text
+    assert precautions.startswith("Do not use if you have ever had an allergic reaction")
+    assert "Ask a doctor before use if you have liver disease" in precautions
+    assert "Stop use and ask a doctor" in precautions
+    assert check_corpus(out, default_vocabulary()).errors == 0
+    backend_dir = tmp_path / "index"
+    reindex(out, backend_dir)
+    backend = WhooshBackend(backend_dir)
+    hit = backend.search(SearchRequest(q="liver disease", literal=True))
+    backend.close()
+    assert hit["results"][0]["id"] == "loratadine#precautions"
+
+
+def _write(folder, label):
+    path = folder / "label.json"
+    path.write_text(json.dumps({"results": [label]}))
+    return path
+
+
 def test_title_falls_back_to_the_product_name(tmp_path):
     label = json.loads(LABELS[0].read_text())["results"][0]
     del label["openfda"]
