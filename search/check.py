@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -117,9 +116,6 @@ def check_corpus(root: Path, vocabulary: Vocabulary) -> CheckReport:
     report.findings.sort(key=lambda f: (f.path, f.line or 0))
     return report
 
-
-def format_findings(findings: Iterable[Finding]) -> list[str]:
-    return [str(finding) for finding in findings]
 
 
 def _norm(text: str) -> str:

@@ -35,8 +35,9 @@ def highlight_snippet(text: str, terms: frozenset[str]) -> str:
         return ""
     matches = []
     for m in _TOKEN_RE.finditer(text):
-        if _stem(m.group()) in terms:
-            matches.append((m.start(), m.end(), _stem(m.group())))
+        stemmed = _stem(m.group())
+        if stemmed in terms:
+            matches.append((m.start(), m.end(), stemmed))
             if len(matches) >= MAX_MATCHES:
                 break
     if not matches:

@@ -48,9 +48,10 @@ class ReindexReport:
     seconds: float = 0.0
 
 
-def section_documents(monograph: Monograph, vocabulary: Vocabulary) -> list[dict]:
-    """One Whoosh document per ``###`` section."""
-    facts = drug_facts(monograph, vocabulary)
+def section_documents(monograph: Monograph, vocabulary: Vocabulary,
+                      facts: dict | None = None) -> list[dict]:
+    """One Whoosh document per ``###`` section (pass ``facts`` if already derived)."""
+    facts = facts or drug_facts(monograph, vocabulary)
     indications = ",".join(slug for slug, _ in facts["indications"])
     classes = ",".join(slug for slug, _ in facts["drug_class"])
     name_text = " ".join((monograph.title, *monograph.brands))
@@ -233,7 +234,7 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
             if base is not None and monograph.slug in old_entries:
                 writer.delete_by_term("drug", monograph.slug)
             facts = drug_facts(monograph, vocabulary)
-            for document in section_documents(monograph, vocabulary):
+            for document in section_documents(monograph, vocabulary, facts):
                 store.crash_point("writing")
                 writer.add_document(**document)
             entries[monograph.slug].update(

@@ -137,7 +137,6 @@ class QueryPlan:
     intents: list[str] = field(default_factory=list)  # section types to rank first
     words: list[str] = field(default_factory=list)  # content words, after rewrites
     ranking_words: list[str] = field(default_factory=list)  # words that only rank
-    unknown: list[str] = field(default_factory=list)  # content words no dictionary knows
     external: list[str] = field(default_factory=list)  # named drugs the corpus lacks
     content: list[str] = field(default_factory=list)  # every meaningful word as typed
     interpretation: list[dict] = field(default_factory=list)
@@ -258,8 +257,6 @@ def understand(text: str, lexicon: Lexicon, is_index_word: Callable[[str], bool]
             _add_drug(plan, lexicon, name, lexicon.display(name))
             continue
         plan.words.append(token)
-        if not is_index_word(token):
-            plan.unknown.append(token)
     if (plan.classes or plan.conditions) and not plan.intents and not plan.drugs:
         plan.intents.append("usage")  # "blood thinner", "hair loss pill": what treats it
         plan.rewrite("intent", text, "usage")
