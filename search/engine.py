@@ -16,6 +16,7 @@ from .query import (
     relaxed_query,
 )
 from .schema import body_analyzer
+from .scoring import top
 from .snapshot import Snapshot
 from .spelling import suggest_correction
 from .understanding import QueryPlan, tokenize, understand
@@ -29,30 +30,30 @@ _ANALYZER = body_analyzer()
 def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
     """The response body for a request (took_ms is filled in by the caller)."""
     plan, match, rank = _read_query(snapshot, request)
-    matched = _matched(snapshot, match)
+    scoring = match
+    if match is not None and rank is not None:
+        scoring = whoosh_query.AndMaybe(match, rank)
+    matched, scores = _evaluate(snapshot, scoring)
     relaxed = False
     if plan is not None and not matched.any():
         loose = relaxed_query(plan.content + plan.words, plan.external, snapshot.parser,
                               lambda word: _share_of(snapshot, word))
-        loose_matched = _matched(snapshot, loose)
+        loose_matched, loose_scores = _evaluate(snapshot, loose)
         if loose_matched.any():
-            match, matched, relaxed = loose, loose_matched, True
+            scoring, matched, scores, relaxed = loose, loose_matched, loose_scores, True
     selected, facets = snapshot.facets.count(matched, request.filters)
     total = int(selected.sum())
-    scoring = match
-    if match is not None and rank is not None:
-        scoring = whoosh_query.AndMaybe(match, rank)
     group = request.group
     if group == "auto":
         group = "drug" if request.q and not (plan and plan.drugs) else "none"
     terms = _body_terms(scoring) if scoring is not None else None
     total_groups = None
     if group == "drug":
-        groups, total_groups = _ranked_groups(snapshot, scoring, selected, request)
+        groups, total_groups = _ranked_groups(snapshot, scores, selected, request)
         results = [_group(snapshot, hits, terms) for hits in groups]
     else:
         results = [_result(snapshot, docnum, score, terms)
-                   for docnum, score in _ranked(snapshot, scoring, selected, request)]
+                   for docnum, score in _ranked(snapshot, scores, selected, request)]
     corrected = _corrected(snapshot, request, plan)
     return {
         "query": request.q,
@@ -102,31 +103,28 @@ def _share_of(snapshot: Snapshot, word: str) -> float:
     return max(reader.doc_frequency("body", s) for s in stems) / snapshot.facets.size
 
 
-def _matched(snapshot: Snapshot, match) -> np.ndarray:
-    if match is None:
-        return np.ones(snapshot.facets.size, dtype=bool)
-    return snapshot.postings.mask(match)
+def _evaluate(snapshot: Snapshot, scoring) -> tuple[np.ndarray, np.ndarray | None]:
+    """(live documents the query matches, their scores; None when browsing)."""
+    if scoring is None:
+        return snapshot.facets.live.copy(), None
+    mask, scores = snapshot.scorer.evaluate(scoring)
+    return mask & snapshot.facets.live, scores
 
 
-def _allow(selected: np.ndarray, request: SearchRequest) -> set | None:
-    return set(np.flatnonzero(selected).tolist()) if any(request.filters.values()) else None
-
-
-def _ranked(snapshot: Snapshot, scoring, selected: np.ndarray, request: SearchRequest
-            ) -> list[tuple[int, float | None]]:
+def _ranked(snapshot: Snapshot, scores: np.ndarray | None, selected: np.ndarray,
+            request: SearchRequest) -> list[tuple[int, float | None]]:
     start = (request.page - 1) * request.per_page
     stop = start + request.per_page
     if start >= int(selected.sum()):
         return []
-    if scoring is None:
+    if scores is None:
         order = snapshot.browse_order[selected[snapshot.browse_order]]
         return [(int(docnum), None) for docnum in order[start:stop]]
-    results = snapshot.searcher.search(scoring, limit=stop, filter=_allow(selected, request))
-    return [(hit.docnum, hit.score) for hit in results[start:stop]]
+    return top(scores, selected, stop)[start:stop]
 
 
-def _ranked_groups(snapshot: Snapshot, scoring, selected: np.ndarray, request: SearchRequest
-                   ) -> tuple[list[list[tuple[int, float | None]]], int]:
+def _ranked_groups(snapshot: Snapshot, scores: np.ndarray | None, selected: np.ndarray,
+                   request: SearchRequest) -> tuple[list[list[tuple[int, float | None]]], int]:
     """Page of drug groups (best sections first) and the number of groups in all."""
     drugs = snapshot.drug_of[selected]
     total_groups = int(np.unique(drugs[drugs >= 0]).size)
@@ -135,34 +133,25 @@ def _ranked_groups(snapshot: Snapshot, scoring, selected: np.ndarray, request: S
     if start >= total_groups:
         return [], total_groups
     groups: dict[int, list[tuple[int, float | None]]] = {}
-    if scoring is None:
+    if scores is None:
         for docnum in snapshot.browse_order[selected[snapshot.browse_order]]:
             hits = groups.setdefault(int(snapshot.drug_of[docnum]), [])
             if len(hits) < GROUP_SECTIONS:
                 hits.append((int(docnum), None))
-    else:
-        # Which drugs fill the page: the order of each drug's best section.
-        total = int(selected.sum())
-        limit = max(stop * GROUP_SECTIONS, 10)
-        allow = _allow(selected, request)
-        while True:
-            order = list(dict.fromkeys(
-                int(snapshot.drug_of[hit.docnum])
-                for hit in snapshot.searcher.search(scoring, limit=limit, filter=allow)))
-            if len(order) >= stop or limit >= total:
-                break
-            limit *= 4
-        # Then every section of those drugs, ranked, so each group shows its best ones.
-        page_drugs = order[start:stop]
-        members = np.isin(snapshot.drug_of, page_drugs) & selected
-        groups = {code: [] for code in page_drugs}
-        for hit in snapshot.searcher.search(scoring, limit=int(members.sum()),
-                                            filter=set(np.flatnonzero(members).tolist())):
-            hits = groups[int(snapshot.drug_of[hit.docnum])]
-            if len(hits) < GROUP_SECTIONS:
-                hits.append((hit.docnum, hit.score))
-        return list(groups.values()), total_groups
-    return list(groups.values())[start:stop], total_groups
+        return list(groups.values())[start:stop], total_groups
+    # Drugs in the order of their best section, then each drug's best sections.
+    candidates = np.flatnonzero(selected)
+    ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
+    owners = snapshot.drug_of[ranked]
+    _, first = np.unique(owners, return_index=True)
+    page_drugs = owners[np.sort(first)][start:stop]
+    members = ranked[np.isin(owners, page_drugs)]
+    groups = {int(code): [] for code in page_drugs}
+    for docnum in members:
+        hits = groups[int(snapshot.drug_of[docnum])]
+        if len(hits) < GROUP_SECTIONS:
+            hits.append((int(docnum), float(scores[docnum])))
+    return list(groups.values()), total_groups
 
 
 def _result(snapshot: Snapshot, docnum: int, score: float | None, terms) -> dict:

@@ -14,12 +14,14 @@ from collections import OrderedDict
 
 import numpy as np
 from whoosh import query
+from whoosh.codec.whoosh3 import W3LeafMatcher
 
 POSTING_CACHE_TERMS = 4096  # term arrays kept per generation
 
 
 class PostingCache:
-    """Document numbers of (field, term) pairs for one searcher, least recently used out."""
+    """Document numbers and weights of (field, term) pairs for one searcher, least
+    recently used out."""
 
     def __init__(self, searcher, size: int, live: np.ndarray,
                  capacity: int = POSTING_CACHE_TERMS):
@@ -27,21 +29,21 @@ class PostingCache:
         self.size = size
         self.live = live
         self.capacity = capacity
-        self._arrays: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._arrays: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
     def ids(self, field: str, text) -> np.ndarray:
+        return self.postings(field, text)[0]
+
+    def postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
+        """(ascending docnums, posting weights) of a term; empty arrays when absent."""
         key = (field, text)
         with self._lock:
             found = self._arrays.get(key)
             if found is not None:
                 self._arrays.move_to_end(key)
                 return found
-        try:
-            postings = self.searcher.reader().postings(field, text)
-            found = np.fromiter(postings.all_ids(), dtype=np.int64)
-        except Exception:  # noqa: BLE001 - Whoosh raises TermNotFound (and kin) when absent
-            found = np.zeros(0, dtype=np.int64)
+        found = read_postings(self.searcher.reader(), field, text)
         with self._lock:
             self._arrays[key] = found
             while len(self._arrays) > self.capacity:
@@ -86,3 +88,58 @@ class PostingCache:
         docs = np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
         mask[docs] = True
         return mask
+
+
+def read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
+    """All (docnum, weight) postings of a term across the reader's segments."""
+    schema = reader.schema
+    if field not in schema:
+        return _EMPTY
+    try:
+        btext = schema[field].to_bytes(text)
+    except ValueError:
+        return _EMPTY
+    ids, weights = [], []
+    for leaf, base in reader.leaf_readers():
+        if (field, btext) not in leaf:
+            continue
+        leaf_ids, leaf_weights = _leaf_postings(leaf.postings(field, btext))
+        ids.append(leaf_ids + base)
+        weights.append(leaf_weights)
+    if not ids:
+        return _EMPTY
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def _leaf_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(matcher, W3LeafMatcher):
+        # A block at a time: Whoosh's per-posting id()/weight()/next() calls cost ~1 us
+        # each, which is 70 ms for a word in every section of 70k. These are the block
+        # arrays those calls read from (whoosh-reloaded is pinned; the generic loop
+        # below is checked against this in tests/test_scoring.py).
+        ids, weights = [], []
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.append(np.asarray(matcher._ids, dtype=np.int64))
+            weights.append(np.asarray(matcher._weights, dtype=np.float64))
+            matcher._next_block()
+        if not ids:
+            return _EMPTY
+        return np.concatenate(ids), np.concatenate(weights)
+    return generic_postings(matcher)
+
+
+def generic_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """The same arrays through Whoosh's public matcher interface, one posting at a time."""
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+
+
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+_EMPTY[0].flags.writeable = False
+_EMPTY[1].flags.writeable = False

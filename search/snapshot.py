@@ -19,6 +19,7 @@ from .facets import FacetTable, build_facet_table
 from .matching import PostingCache
 from .query import build_parser
 from .schema import SCHEMA_VERSION
+from .scoring import Scorer
 from .suggest import Suggester
 from .understanding import Lexicon
 from .vocabulary import default_vocabulary
@@ -49,6 +50,10 @@ class Snapshot:
     @cached_property
     def postings(self) -> PostingCache:
         return PostingCache(self.searcher, self.facets.size, self.facets.live)
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        return Scorer(self.searcher, self.postings)
 
     @cached_property
     def suggester(self) -> Suggester:
