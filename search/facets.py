@@ -29,9 +29,17 @@ class Facet:
     codes: np.ndarray  # int32, parallel to docs
     _codes_by_value: dict[str, int] = field(init=False, repr=False, compare=False)
 
+    # code -> place in display order among equal counts (label, then value)
+    rank: np.ndarray = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_codes_by_value",
                            {value: code for code, value in enumerate(self.values)})
+        order = sorted(range(len(self.values)),
+                       key=lambda code: (self.labels[code].lower(), self.values[code]))
+        rank = np.empty(len(self.values), dtype=np.int64)
+        rank[order] = np.arange(len(self.values))
+        object.__setattr__(self, "rank", rank)
 
     def code_of(self, value: str) -> int | None:
         return self._codes_by_value.get(value)
@@ -79,23 +87,32 @@ class FacetTable:
 
 
 def _buckets(facet: Facet, counts: np.ndarray, selected: Sequence[str]) -> list[dict]:
+    """The FACET_LIMIT most frequent values (ties by label), then any selected value not
+    among them. With 10,000 drugs, sorting every bucket as dicts cost ~4 ms a query; the
+    order is found with numpy first and dicts are made for the shown ones only."""
+    present = np.flatnonzero(counts)
+    if present.size > FACET_LIMIT:
+        # Every value with at least the FACET_LIMIT-th highest count, ties included.
+        threshold = np.partition(counts[present], present.size - FACET_LIMIT)[
+            present.size - FACET_LIMIT]
+        present = present[counts[present] >= threshold]
+    codes = present[np.lexsort((facet.rank[present], -counts[present]))][:FACET_LIMIT]
     chosen = set(selected)
-    items = [
-        {"value": facet.values[code], "label": facet.labels[code], "count": int(counts[code]),
-         "selected": facet.values[code] in chosen}
-        for code in np.flatnonzero(counts)
-    ]
-    items.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
-    shown = items[:FACET_LIMIT]
-    present = {b["value"] for b in shown}
+    shown = [{"value": facet.values[code], "label": facet.labels[code],
+              "count": int(counts[code]), "selected": facet.values[code] in chosen}
+             for code in codes.tolist()]
+    values = {b["value"] for b in shown}
+    extra = False
     for value in selected:
-        if value not in present:
+        if value not in values:
             code = facet.code_of(value)
             count = int(counts[code]) if code is not None else 0
             label = facet.labels[code] if code is not None else value
             shown.append({"value": value, "label": label, "count": count, "selected": True})
-            present.add(value)
-    shown.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
+            values.add(value)
+            extra = True
+    if extra:
+        shown.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
     return shown
 
 

@@ -17,6 +17,7 @@ from whoosh import query
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
 POSTING_CACHE_TERMS = 4096  # term arrays kept per generation
+POSITION_CACHE_ENTRIES = 4_000_000  # word positions kept per generation (8 bytes each)
 
 
 class PostingCache:
@@ -30,6 +31,8 @@ class PostingCache:
         self.live = live
         self.capacity = capacity
         self._arrays: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._positions: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._position_entries = 0
         self._lock = threading.Lock()
 
     def ids(self, field: str, text) -> np.ndarray:
@@ -48,6 +51,26 @@ class PostingCache:
             self._arrays[key] = found
             while len(self._arrays) > self.capacity:
                 self._arrays.popitem(last=False)
+        return found
+
+    def positions(self, field: str, text) -> np.ndarray:
+        """Every occurrence of a term as docnum * POSITION_STRIDE + word position,
+        ascending; kept within a budget of entries rather than of terms, since a common
+        word has hundreds of thousands."""
+        key = (field, text)
+        with self._lock:
+            found = self._positions.get(key)
+            if found is not None:
+                self._positions.move_to_end(key)
+                return found
+        found = read_positions(self.searcher.reader(), field, text)
+        with self._lock:
+            if key not in self._positions:
+                self._positions[key] = found
+                self._position_entries += found.size
+            while self._position_entries > POSITION_CACHE_ENTRIES and len(self._positions) > 1:
+                _, dropped = self._positions.popitem(last=False)
+                self._position_entries -= dropped.size
         return found
 
     def mask(self, q: query.Query) -> np.ndarray:
@@ -138,6 +161,52 @@ def generic_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
         weights.append(matcher.weight())
         matcher.next()
     return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+
+
+POSITION_STRIDE = 1 << 32  # a docnum and a word position in one int64
+
+
+def read_positions(reader, field: str, text) -> np.ndarray:
+    """All (docnum, position) occurrences of a term, packed as docnum * STRIDE + pos."""
+    schema = reader.schema
+    if field not in schema or not schema[field].format.supports("positions"):
+        return _EMPTY[0]
+    try:
+        btext = schema[field].to_bytes(text)
+    except ValueError:
+        return _EMPTY[0]
+    decode = schema[field].format.decode_positions
+    docs: list[np.ndarray] = []
+    positions: list[int] = []
+    counts: list[int] = []
+    for leaf, base in reader.leaf_readers():
+        if (field, btext) not in leaf:
+            continue
+        matcher = leaf.postings(field, btext)
+        if isinstance(matcher, W3LeafMatcher):
+            # A block at a time, as in _leaf_postings.
+            while matcher.is_active():
+                matcher._read_ids()
+                matcher._read_values()
+                for value in matcher._values:
+                    found = decode(value)
+                    positions.extend(found)
+                    counts.append(len(found))
+                docs.append(np.asarray(matcher._ids, dtype=np.int64) + base)
+                matcher._next_block()
+        else:
+            ids = []
+            while matcher.is_active():
+                found = decode(matcher.value())
+                positions.extend(found)
+                counts.append(len(found))
+                ids.append(matcher.id())
+                matcher.next()
+            docs.append(np.array(ids, dtype=np.int64) + base)
+    if not counts:
+        return _EMPTY[0]
+    owners = np.repeat(np.concatenate(docs), counts)
+    return owners * POSITION_STRIDE + np.array(positions, dtype=np.int64)
 
 
 _EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))

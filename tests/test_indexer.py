@@ -245,3 +245,4 @@ def test_killed_reindex_leaves_previous_generation_serving(tmp_path):
     assert report.errors == [] and report.generation != first.generation
     assert not [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
     assert backend.search(SearchRequest(q="kiwi3"))["total"] == 10
+    backend.close()

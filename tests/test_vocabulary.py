@@ -67,3 +67,33 @@ def test_conditions_file_structure():
             if term.lower() not in ambiguous:
                 claimed.setdefault(term.lower(), set()).add(condition["slug"])
     assert {t: s for t, s in claimed.items() if len(s) > 1} == {}
+
+
+def test_grouped_matcher_equals_a_plain_alternation():
+    """The first-letter grouping of the condition regex finds exactly what one flat
+    longest-first alternation finds, on text made of condition names in any case."""
+    import random
+    import re
+
+    vocabulary = default_vocabulary()
+    names = sorted(vocabulary._by_name, key=len, reverse=True)
+    abbreviations = sorted(vocabulary._by_abbreviation, key=len, reverse=True)
+
+    def flat(terms, plurals):
+        suffix = "(?:e?s)?" if plurals else ""
+        return "|".join(r"\s+".join(map(re.escape, t.split()))
+                        + (suffix if t[-1:].isalpha() else "") for t in terms)
+
+    plain_names = re.compile(rf"(?<!\w)(?:{flat(names, True)})(?!\w)", re.IGNORECASE)
+    plain_abbreviations = re.compile(rf"(?<!\w)(?:{flat(abbreviations, False)})(?!\w)")
+    rng = random.Random(3)
+    for _ in range(200):
+        words = []
+        for _ in range(12):
+            pick = rng.choice(names + abbreviations + ["and", "of", "the", "x"])
+            words.append(rng.choice([pick, pick.upper(), pick.title(), pick + "s"]))
+        text = " ".join(words)
+        assert [(m.start(), m.group(0)) for m in vocabulary._names_re.finditer(text)] == \
+            [(m.start(), m.group(0)) for m in plain_names.finditer(text)]
+        assert [(m.start(), m.group(0)) for m in vocabulary._abbr_re.finditer(text)] == \
+            [(m.start(), m.group(0)) for m in plain_abbreviations.finditer(text)]
