@@ -72,6 +72,13 @@ def build_argparser() -> argparse.ArgumentParser:
     judge.add_argument("--literal", action="store_true",
                        help="search the words as typed (no query understanding), for comparison")
 
+    typesense = commands.add_parser("typesense-sync",
+                                    help="load the corpus into a Typesense collection")
+    typesense.add_argument("--url", required=True, help="http://127.0.0.1:8108")
+    typesense.add_argument("--api-key", dest="api_key", required=True)
+    typesense.add_argument("--corpus", type=Path, default=None, help="monograph folder")
+    typesense.add_argument("--collection", default="monographs", help="alias to point")
+
     serve = commands.add_parser("serve", help="run the web front end")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000)
@@ -84,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_argparser().parse_args(argv)
     try:
         commands = {"reindex": run_reindex, "query": run_query, "serve": run_serve,
-                    "check": run_check, "import-openfda": run_import, "eval": run_eval}
+                    "check": run_check, "import-openfda": run_import, "eval": run_eval,
+                    "typesense-sync": run_typesense_sync}
         return commands[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -233,6 +241,27 @@ def run_eval(args) -> int:
     report = evaluate(judgments, search)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return EXIT_OK
+
+
+def run_typesense_sync(args) -> int:
+    from .backends.typesense import TypesenseClient, TypesenseError, sync_typesense
+
+    corpus = args.corpus or default_corpus()
+    if not corpus.is_dir():
+        return _fail(f"corpus folder not found: {corpus}", EXIT_USAGE)
+    client = TypesenseClient(args.url, args.api_key)
+    try:
+        report = sync_typesense(corpus, client, args.collection)
+    except (TypesenseError, IndexNotBuilt) as err:
+        return _fail(err, EXIT_USAGE)
+    finally:
+        client.close()
+    for error in report.errors:
+        print(f"rejected: {error}", file=sys.stderr)
+    print(f"synced {report.monographs} monographs ({report.sections} sections), "
+          f"{len(report.errors)} rejected in {report.seconds:.2f} s "
+          f"[alias {args.collection} -> {report.collection}]")
+    return EXIT_REJECTED if report.errors else EXIT_OK
 
 
 def run_serve(args) -> int:

@@ -26,6 +26,14 @@ SECURITY_HEADERS = {
 }
 
 
+def _open_backend(config):
+    if config["BACKEND"] == "typesense":
+        from search.backends.typesense import TypesenseBackend
+        return TypesenseBackend(config["TYPESENSE_URL"], config["TYPESENSE_KEY"],
+                                config["TYPESENSE_COLLECTION"])
+    return WhooshBackend(Path(config["INDEX_DIR"]), cache_size=config["RESULT_CACHE_SIZE"])
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """App factory: defaults, then the environment, then the caller's overrides."""
     app = Flask(__name__)
@@ -34,13 +42,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         CORPUS_DIR=os.environ.get("MONOSEARCH_CORPUS", "corpus"),
         RESULT_CACHE_SIZE=int(os.environ.get("MONOSEARCH_RESULT_CACHE", "1024")),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        BACKEND=os.environ.get("MONOSEARCH_BACKEND", "whoosh"),  # or "typesense"
+        TYPESENSE_URL=os.environ.get("MONOSEARCH_TYPESENSE_URL", "http://127.0.0.1:8108"),
+        TYPESENSE_KEY=os.environ.get("MONOSEARCH_TYPESENSE_KEY", ""),
+        TYPESENSE_COLLECTION=os.environ.get("MONOSEARCH_TYPESENSE_COLLECTION", "monographs"),
     )
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    backend = WhooshBackend(Path(app.config["INDEX_DIR"]),
-                            cache_size=app.config["RESULT_CACHE_SIZE"])
+    backend = _open_backend(app.config)
     app.extensions["monosearch"] = backend
     try:  # one clear line at start-up; the API answers 503 until an index exists
         app.logger.info("serving index generation %s", backend.health()["generation"])

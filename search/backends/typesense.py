@@ -1,0 +1,566 @@
+"""Typesense backend: the same API body as the Whoosh backend, answered by a Typesense
+server (or cluster), so the search can outgrow one machine.
+
+Typesense 0.24 does not stem, so every searchable field holds the words our Whoosh body
+analyzer makes (Porter stems, stop words dropped) and queries are analyzed the same way:
+a literal query matches exactly the sections it matches in Whoosh. Display text is stored
+unindexed beside them. A collection is one generation; an alias names the live one and
+``sync_typesense`` builds a new collection before moving the alias.
+
+We talk to Typesense over plain HTTP (stdlib): the ``typesense`` 2.x client targets
+Typesense 30 and warns (DeprecationWarning) on ordinary calls against this server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .. import DISCLAIMER
+from ..errors import IndexNotBuilt, MonographError, MonosearchError
+from ..facts import drug_facts
+from ..highlight import highlight_snippet, leading_snippet
+from ..indexer import section_documents
+from ..parsing import iter_corpus
+from ..query import SearchRequest, has_syntax, plain_words
+from ..schema import body_analyzer
+from ..sections import SECTION_TYPES, section_label
+from ..suggest import Suggester
+from ..understanding import Lexicon, QueryPlan, understand
+from ..vocabulary import Vocabulary, default_vocabulary
+
+DEFAULT_COLLECTION = "monographs"  # the alias readers search
+REQUEST_TIMEOUT_SECONDS = 10.0
+ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
+IMPORT_BATCH = 500
+FACET_LIMIT = 100  # buckets returned per facet, as search.facets
+MAX_FACET_VALUES = 10_000  # asked of Typesense, so the sort and cut are ours
+GROUP_SECTIONS = 3
+WORD_CACHE_SIZE = 50_000  # "is this word in the index" answers kept per process
+# Field weights (Typesense takes integers): name and heading say more than the body,
+# as our BM25F boosts; indication and class labels let "hair loss" find its drugs.
+QUERY_FIELDS = {"t_name": 8, "t_heading": 4, "t_section": 3, "t_indications": 2,
+                "t_classes": 2, "t_body": 1}
+# request facet -> Typesense field
+FACET_FIELDS = {"drug": "drug", "indication": "indications", "section": "section",
+                "class": "drug_class"}
+NOTHING = "position:<0"  # a filter no document passes (only unknown values selected)
+
+_ANALYZER = body_analyzer()
+
+
+class TypesenseError(MonosearchError):
+    """Typesense answered with an error status."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(f"typesense {status}: {message}")
+
+
+# -- HTTP ---------------------------------------------------------------------------------
+class TypesenseClient:
+    """A few Typesense endpoints over keep-alive HTTP, one connection per thread."""
+
+    def __init__(self, url: str, api_key: str, timeout: float = REQUEST_TIMEOUT_SECONDS):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 8108
+        self.https = parts.scheme == "https"
+        self.api_key = api_key
+        self.timeout = timeout
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
+        self._opened_lock = threading.Lock()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            connection = kind(self.host, self.port, timeout=self.timeout)
+            self._local.connection = connection
+            with self._opened_lock:
+                self._opened.append(connection)
+        return connection
+
+    def request(self, method: str, path: str, params: dict | None = None,
+                body: dict | bytes | None = None, raw: bool = False):
+        """JSON (or raw text) of one call; TypesenseError on an error status,
+        IndexNotBuilt when the server cannot be reached."""
+        if params:
+            path += "?" + urllib.parse.urlencode(params)
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        headers = {"X-TYPESENSE-API-KEY": self.api_key, "Content-Type": "application/json"}
+        for attempt in (1, 2):  # a keep-alive connection the server closed: reconnect once
+            connection = self._connection()
+            try:
+                connection.request(method, path, body=data, headers=headers)
+                response = connection.getresponse()
+                text = response.read().decode("utf-8")
+                break
+            except (OSError, http.client.HTTPException) as err:
+                connection.close()
+                self._local.connection = None
+                if attempt == 2:
+                    raise IndexNotBuilt(f"typesense at {self.host}:{self.port} "
+                                        f"is unreachable ({err})") from err
+        if response.status >= 400:
+            try:
+                message = json.loads(text).get("message", text)
+            except ValueError:
+                message = text
+            raise TypesenseError(response.status, message)
+        return text if raw else json.loads(text)
+
+    def close(self) -> None:
+        """Close every thread's connection (a later call reconnects)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
+
+
+# -- documents ----------------------------------------------------------------------------
+def analyzed(text: str) -> str:
+    """Text as Whoosh's body analyzer sees it: stems, no stop words, space-separated."""
+    return " ".join(token.text for token in _ANALYZER(text))
+
+
+def collection_schema(name: str) -> dict:
+    """Searchable analyzed fields and facet fields; display fields are stored unindexed."""
+    fields = [{"name": "drug", "type": "string", "facet": True, "sort": True},
+              {"name": "section", "type": "string", "facet": True},
+              {"name": "indications", "type": "string[]", "facet": True},
+              {"name": "drug_class", "type": "string[]", "facet": True},
+              {"name": "position", "type": "int32", "sort": True}]
+    fields += [{"name": name, "type": "string"} for name in QUERY_FIELDS]
+    return {"name": name, "fields": fields}
+
+
+def typesense_documents(monograph, vocabulary: Vocabulary) -> list[dict]:
+    """Our section documents (search.indexer) reshaped for Typesense."""
+    facts = drug_facts(monograph, vocabulary)
+    indication_text = analyzed(" ".join(label for _, label in facts["indications"]))
+    class_text = analyzed(" ".join(label for _, label in facts["drug_class"]))
+    documents = []
+    for doc in section_documents(monograph, vocabulary, facts):
+        out = {
+            "id": doc["id"], "drug": doc["drug"], "section": doc["section"],
+            "indications": [v for v in doc["indications"].split(",") if v],
+            "drug_class": [v for v in doc["drug_class"].split(",") if v],
+            "position": doc["position"],
+            "t_name": analyzed(doc["drug_name"]), "t_heading": analyzed(doc["heading"]),
+            "t_section": analyzed(doc["section_terms"]), "t_indications": indication_text,
+            "t_classes": class_text, "t_body": analyzed(doc["body"]),
+            "title": monograph.title, "heading": doc["heading"], "body": doc["body"],
+            "anchor": doc["anchor"], "markdown": doc["markdown"], "path": doc["path"],
+        }
+        if "monograph" in doc:  # drug-level data rides on the first section
+            out["monograph"] = doc["monograph"]
+            out["entry"] = {"title": monograph.title, "brands": list(monograph.brands),
+                            "indications": facts["indications"],
+                            "drug_class": facts["drug_class"]}
+        documents.append(out)
+    return documents
+
+
+# -- sync -----------------------------------------------------------------------------------
+@dataclass
+class SyncReport:
+    collection: str = ""  # the new collection the alias now names
+    monographs: int = 0
+    sections: int = 0
+    errors: list[MonographError] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # old collections deleted
+    seconds: float = 0.0
+
+
+def sync_typesense(corpus_dir: Path, client: TypesenseClient,
+                   collection: str = DEFAULT_COLLECTION,
+                   vocabulary: Vocabulary | None = None) -> SyncReport:
+    """Load the corpus into a new collection, then point the alias ``collection`` at it.
+    Until the alias moves readers see the old collection, so a killed sync changes
+    nothing; the previous collection is kept (readers may be mid-request), older ones
+    and leftovers of killed syncs are deleted."""
+    started = time.perf_counter()
+    vocabulary = vocabulary or default_vocabulary()
+    report = SyncReport(collection=f"{collection}-{time.strftime('%Y%m%dT%H%M%S')}-"
+                                   f"{secrets.token_hex(3)}")
+    client.request("POST", "/collections", body=collection_schema(report.collection))
+    batch: list[dict] = []
+    for monograph in iter_corpus(Path(corpus_dir)):
+        if isinstance(monograph, MonographError):
+            report.errors.append(monograph)
+            continue
+        documents = typesense_documents(monograph, vocabulary)
+        report.monographs += 1
+        report.sections += len(documents)
+        batch += documents
+        if len(batch) >= IMPORT_BATCH:
+            _import(client, report.collection, batch)
+            batch = []
+    if batch:
+        _import(client, report.collection, batch)
+    previous = current_collection(client, collection)
+    client.request("PUT", f"/aliases/{collection}",
+                   body={"collection_name": report.collection})
+    for old in client.request("GET", "/collections"):
+        name = old["name"]
+        if name.startswith(f"{collection}-") and name not in (report.collection, previous):
+            client.request("DELETE", f"/collections/{name}")
+            report.dropped.append(name)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _import(client: TypesenseClient, name: str, documents: list[dict]) -> None:
+    body = "\n".join(json.dumps(doc, ensure_ascii=False) for doc in documents).encode()
+    answer = client.request("POST", f"/collections/{name}/documents/import",
+                            params={"action": "create"}, body=body, raw=True)
+    for line, doc in zip(answer.splitlines(), documents, strict=False):
+        result = json.loads(line)
+        if not result.get("success"):
+            raise TypesenseError(400, f"document {doc['id']}: {result.get('error')}")
+
+
+def current_collection(client: TypesenseClient, alias: str) -> str | None:
+    try:
+        return client.request("GET", f"/aliases/{alias}")["collection_name"]
+    except TypesenseError as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+# -- one generation -----------------------------------------------------------------------
+@dataclass
+class Generation:
+    """What one collection needs to answer queries, built once per collection."""
+
+    name: str
+    monographs: dict[str, dict]  # slug -> title, brands, indications, drug_class
+    heads: dict[str, dict]  # slug -> the monograph dict stored on its first section
+    lexicon: Lexicon
+    labels: dict[str, dict[str, str]]  # facet -> value -> label
+    sections: int
+
+    def title(self, slug: str) -> str:  # engine._suggestions reads these two names
+        return self.monographs.get(slug, {}).get("title", slug)
+
+    @cached_property
+    def suggester(self) -> Suggester:
+        return Suggester(self.monographs, self.lexicon.vocabulary)
+
+
+def load_generation(client: TypesenseClient, name: str, vocabulary: Vocabulary) -> Generation:
+    exported = client.request("GET", f"/collections/{name}/documents/export",
+                              params={"filter_by": "position:=0",
+                                      "include_fields": "drug,entry,monograph"}, raw=True)
+    monographs, heads = {}, {}
+    for line in exported.splitlines():
+        doc = json.loads(line)
+        monographs[doc["drug"]] = doc["entry"]
+        heads[doc["drug"]] = doc.get("monograph", {})
+    labels = {"drug": {slug: e["title"] for slug, e in monographs.items()},
+              "indication": {}, "class": {},
+              "section": {kind: section_label(kind) for kind in SECTION_TYPES}}
+    for entry in monographs.values():
+        for value, label in entry["indications"]:
+            labels["indication"].setdefault(value, label)
+        for value, label in entry["drug_class"]:
+            labels["class"].setdefault(value, label)
+    info = client.request("GET", f"/collections/{name}")
+    return Generation(name=name, monographs=monographs, heads=heads,
+                      lexicon=Lexicon(monographs, vocabulary), labels=labels,
+                      sections=int(info["num_documents"]))
+
+
+# -- search ---------------------------------------------------------------------------------
+@dataclass
+class Reading:
+    """How a request is asked of Typesense."""
+
+    q: str  # analyzed words, or "*" to browse
+    exact: bool  # literal words: no typos, no prefixes, every word required
+    base_filter: str = ""  # from the query itself (sections a question asks for)
+    plan: QueryPlan | None = None
+
+
+def read_request(request: SearchRequest, generation: Generation, is_word) -> Reading:
+    """Literal or syntax queries: the words (a leading minus excludes); otherwise our
+    query understanding rewrites brands, misspelt drugs, lay terms and classes."""
+    if not request.q:
+        return Reading("*", True)
+    if request.literal or has_syntax(request.q):
+        return Reading(_literal_q(request.q), True)
+    plan = understand(request.q, generation.lexicon, is_word)
+    if not plan.content and not plan.recognized:
+        sections = ",".join(f"`{kind}`" for kind in plan.intents if kind in SECTION_TYPES)
+        return Reading("*", True, f"section:=[{sections}]" if sections else "", plan)
+    # Each named thing by its generic name or label (the last alternative), the other
+    # words, and words that say which section is wanted ("dose" is a dosage keyword).
+    words = [alternatives[-1] for alternatives in plan.texts]
+    words += plan.words + plan.ranking_words
+    q = " ".join(dict.fromkeys(analyzed(" ".join(words)).split()))
+    return Reading(q or "*", not q, "", plan)
+
+
+def _literal_q(text: str) -> str:
+    words = []
+    for raw in text.replace('"', " ").split():
+        excluded = raw.startswith("-") and len(raw) > 1
+        stems = analyzed(raw).split()
+        if raw.upper() in ("AND", "OR", "NOT", "ANDNOT") or not stems:
+            continue
+        words += [f"-{stem}" if excluded else stem for stem in stems]
+    if not any(not word.startswith("-") for word in words) or not plain_words(text):
+        return "*"  # only exclusions or no words at all: browse
+    return " ".join(dict.fromkeys(words))
+
+
+def facet_filter(name: str, values: tuple[str, ...], labels: dict) -> str | None:
+    """filter_by for one facet's selection; values the index lacks match nothing."""
+    if not values:
+        return None
+    known = [v for v in values if v in labels[name]]
+    if not known:
+        return NOTHING
+    return f"{FACET_FIELDS[name]}:=[{','.join(f'`{v}`' for v in known)}]"
+
+
+def _joined(*parts: str | None) -> str:
+    return " && ".join(p for p in parts if p)
+
+
+def build_searches(reading: Reading, request: SearchRequest, generation: Generation,
+                   group: str, relaxed: bool) -> tuple[list[dict], list[str]]:
+    """(multi_search searches, facet counted by each search after the first two).
+    Search 0 ranks the page, search 1 counts everything with every filter; each facet
+    with a selection is counted again without its own filter (multi-select)."""
+    filters = {name: facet_filter(name, values, generation.labels)
+               for name, values in request.filters.items()}
+    common = {"collection": generation.name, "q": reading.q,
+              "query_by": ",".join(QUERY_FIELDS),
+              "query_by_weights": ",".join(str(w) for w in QUERY_FIELDS.values()),
+              "max_facet_values": MAX_FACET_VALUES}
+    if reading.exact:
+        common.update(num_typos=0, prefix="false", drop_tokens_threshold=0,
+                      typo_tokens_threshold=0)
+    else:
+        common.update(drop_tokens_threshold=1 if relaxed else 0, typo_tokens_threshold=1)
+    everything = _joined(reading.base_filter, *filters.values())
+    page = {**common, "filter_by": everything, "page": request.page,
+            "per_page": request.per_page, "highlight_fields": "t_body",
+            "exclude_fields": ",".join(QUERY_FIELDS) + ",markdown,monograph,entry",
+            "sort_by": ("drug:asc,position:asc" if reading.q == "*"
+                        else "_text_match:desc,drug:asc,position:asc")}
+    if group == "drug":
+        page.update(group_by="drug", group_limit=GROUP_SECTIONS)
+    counted = [name for name, selected in filters.items() if selected is None]
+    searches = [page, {**common, "filter_by": everything, "per_page": 0,
+                       "facet_by": ",".join(FACET_FIELDS[n] for n in counted)}]
+    for name, own in filters.items():
+        if own is not None:
+            others = [f for other, f in filters.items() if other != name]
+            searches.append({**common, "per_page": 0, "facet_by": FACET_FIELDS[name],
+                             "filter_by": _joined(reading.base_filter, *others)})
+    for search in searches:
+        if not search["filter_by"]:
+            del search["filter_by"]
+        if search.get("facet_by") == "":
+            del search["facet_by"]
+    return searches, counted
+
+
+def facet_buckets(results: list[dict], counted: list[str], request: SearchRequest,
+                  labels: dict) -> dict[str, list[dict]]:
+    """Buckets as search.facets makes them: by count, then label; selected ones listed."""
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+    fields = {field_name: name for name, field_name in FACET_FIELDS.items()}
+    for result in results:
+        for facet in result.get("facet_counts", []):
+            name = fields[facet["field_name"]]
+            counts[name] = {c["value"]: c["count"] for c in facet["counts"]}
+    buckets = {}
+    for name in FACET_FIELDS:
+        chosen = request.filters[name]
+        items = [{"value": value, "label": labels[name].get(value, value), "count": count,
+                  "selected": value in chosen} for value, count in counts[name].items() if count]
+        items.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
+        shown = items[:FACET_LIMIT]
+        present = {b["value"] for b in shown}
+        for value in chosen:
+            if value not in present:
+                shown.append({"value": value, "label": labels[name].get(value, value),
+                              "count": counts[name].get(value, 0), "selected": True})
+                present.add(value)
+        shown.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
+        buckets[name] = shown
+    return buckets
+
+
+def format_hit(hit: dict, generation: Generation) -> dict:
+    doc = hit["document"]
+    stems = frozenset(token for part in hit.get("highlights", [])
+                      if part.get("field") == "t_body" for token in part["matched_tokens"])
+    score = hit.get("text_match")
+    return {
+        "id": doc["id"], "drug": doc["drug"], "drug_name": generation.title(doc["drug"]),
+        "section": doc["section"], "heading": doc["heading"],
+        "indications": doc["indications"],
+        "score": float(score) if score is not None else None,
+        "snippet": highlight_snippet(doc["body"], stems) or leading_snippet(doc["body"]),
+        "url": f"/drug/{doc['drug']}#{doc['anchor']}",
+    }
+
+
+def format_group(group: dict, generation: Generation) -> dict:
+    sections = [format_hit(hit, generation) for hit in group["hits"]]
+    first = sections[0]
+    return {"drug": first["drug"], "drug_name": first["drug_name"],
+            "indications": first["indications"], "score": first["score"],
+            "url": f"/drug/{first['drug']}", "sections": sections}
+
+
+# -- backend ------------------------------------------------------------------------------
+class TypesenseBackend:
+    """Answers searches from the collection the alias names; follows the alias when a
+    sync moves it (checked at most every ALIAS_CHECK_SECONDS)."""
+
+    def __init__(self, url: str, api_key: str, collection: str = DEFAULT_COLLECTION,
+                 vocabulary: Vocabulary | None = None):
+        self.client = TypesenseClient(url, api_key)
+        self.alias = collection
+        self.vocabulary = vocabulary or default_vocabulary()
+        self._generation: Generation | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+        self._words: dict[tuple[str, str], bool] = {}  # (collection, word) -> in the index
+
+    def _current(self, force: bool = False) -> Generation:
+        now = time.monotonic()
+        if not force and self._generation is not None and now - self._checked < \
+                ALIAS_CHECK_SECONDS:
+            return self._generation
+        with self._lock:
+            name = current_collection(self.client, self.alias)
+            if name is None:
+                raise IndexNotBuilt(f"no typesense collection behind alias {self.alias!r}; "
+                                    "run `monosearch typesense-sync`")
+            if self._generation is None or self._generation.name != name:
+                self._generation = load_generation(self.client, name, self.vocabulary)
+            self._checked = now
+            return self._generation
+
+    def _multi_search(self, searches: list[dict]) -> list[dict]:
+        answer = self.client.request("POST", "/multi_search", body={"searches": searches})
+        for result in answer["results"]:
+            if "error" in result:
+                raise TypesenseError(result.get("code", 500), result["error"])
+        return answer["results"]
+
+    def _is_word(self, generation: Generation, word: str) -> bool:
+        """Does any section contain the word? (decides whether to spell-correct it)"""
+        stems = analyzed(word).split()
+        if len(word) < 3 or not stems:
+            return True
+        key = (generation.name, word)
+        if key not in self._words:
+            found = self._multi_search([{
+                "collection": generation.name, "q": " ".join(stems), "per_page": 0,
+                "query_by": ",".join(QUERY_FIELDS), "num_typos": 0, "prefix": "false",
+                "drop_tokens_threshold": 0}])[0]["found"]
+            if len(self._words) >= WORD_CACHE_SIZE:
+                self._words.clear()  # bounded; a miss costs one small request
+            self._words[key] = found > 0
+        return self._words[key]
+
+    def health(self) -> dict:
+        generation = self._current(force=True)
+        return {"status": "ok", "generation": generation.name,
+                "documents": generation.sections, "monographs": len(generation.monographs),
+                "backend": "typesense"}
+
+    def search(self, request: SearchRequest, use_cache: bool = True) -> dict:
+        """The response body (no result cache: Typesense has its own)."""
+        started = time.perf_counter()
+        try:
+            body = self._search(self._current(), request)
+        except TypesenseError as err:
+            if err.status != 404:
+                raise
+            body = self._search(self._current(force=True), request)  # alias moved
+        body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return body
+
+    def _search(self, generation: Generation, request: SearchRequest) -> dict:
+        reading = read_request(request, generation, lambda w: self._is_word(generation, w))
+        plan = reading.plan
+        group = request.group
+        if group == "auto":
+            group = "drug" if request.q and not (plan and plan.drugs) else "none"
+        searches, counted = build_searches(reading, request, generation, group, False)
+        results = self._multi_search(searches)
+        relaxed = False
+        if results[1]["found"] == 0 and not reading.exact and len(reading.q.split()) > 1:
+            searches, counted = build_searches(reading, request, generation, group, True)
+            results = self._multi_search(searches)
+            relaxed = results[1]["found"] > 0
+        page = results[0]
+        if group == "drug":
+            hits = [format_group(g, generation) for g in page.get("grouped_hits", [])]
+            total_groups = page["found"]
+        else:
+            hits = [format_hit(hit, generation) for hit in page["hits"]]
+            total_groups = None
+        total = results[1]["found"]
+        suggestions = []
+        if total == 0 and request.q:
+            from ..engine import _suggestions  # same suggestions as Whoosh's engine
+            suggestions = _suggestions(generation, request.q, None)
+        return {
+            "query": request.q, "corrected": None, "total": total, "page": request.page,
+            "per_page": request.per_page, "took_ms": 0.0, "results": hits,
+            "facets": facet_buckets(results[1:], counted, request, generation.labels),
+            "interpretation": plan.interpretation if plan else [], "relaxed": relaxed,
+            "group": group, "total_groups": total_groups, "suggestions": suggestions,
+            "disclaimer": DISCLAIMER, "generation": generation.name,
+        }
+
+    def suggest(self, text: str, limit: int = 10) -> dict:
+        started = time.perf_counter()
+        items = self._current().suggester.suggest(text, limit)
+        return {"query": text, "suggestions": [item.as_dict() for item in items],
+                "took_ms": round((time.perf_counter() - started) * 1000, 3),
+                "disclaimer": DISCLAIMER}
+
+    def monograph(self, slug: str) -> dict | None:
+        generation = self._current()
+        entry = generation.monographs.get(slug)
+        if entry is None:
+            return None
+        found = self._multi_search([{
+            "collection": generation.name, "q": "*", "query_by": "t_body",
+            "filter_by": f"drug:=[`{slug}`]", "sort_by": "position:asc", "per_page": 250,
+            "exclude_fields": ",".join(QUERY_FIELDS)}])[0]
+        documents = [hit["document"] for hit in found["hits"]]
+        head = generation.heads.get(slug, {})
+        return {
+            "slug": slug, "title": entry["title"], "brands": head.get("brands", []),
+            "drug_class": head.get("drug_class", []),
+            "indications": [{"value": v, "label": label} for v, label in entry["indications"]],
+            "intro": head.get("intro", ""),
+            "sections": [{"type": d["section"], "heading": d["heading"], "anchor": d["anchor"],
+                          "text": d["body"], "markdown": d["markdown"]} for d in documents],
+            "disclaimer": DISCLAIMER,
+            "monograph_disclaimer": head.get("disclaimer"),
+        }
+
+    def close(self) -> None:
+        self.client.close()
