@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,8 +13,9 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.writing import SegmentWriter
 
-from . import store
+from . import parallel, store
 from .errors import CorpusNotFound, MonographError, MonosearchError
 from .facts import drug_facts
 from .models import Monograph
@@ -143,29 +145,16 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     for slug in files.keys() - changed.keys():  # keep what was learnt, with today's stat
         entries[slug] = {**old[slug], "size": entries[slug]["size"],
                          "mtime_ns": entries[slug]["mtime_ns"]}
-    total = len(changed)
-    parsed: list[Monograph] = []
-    for done, (slug, file) in enumerate(sorted(changed.items()), start=1):
-        store.crash_point("parsing")
-        try:
-            parsed.append(read_monograph(file, entries[slug]["path"]))
-        except MonographError as err:
-            report.errors.append(err)
-            del entries[slug]
-            if slug in old:
-                removed.append(slug)
-        if progress:
-            progress(done, total)
-    new = {m.slug for m in parsed}
-    report.added = sum(1 for slug in new if slug not in old)
-    report.changed = len(new) - report.added
-    report.deleted = len(removed)
-    report.unchanged = len(entries) - len(new)
-    if base is not None and not parsed and not removed:
+    jobs = [(slug, file, entries[slug]["path"]) for slug, file in sorted(changed.items())]
+    report.unchanged = len(entries) - len(jobs)
+    generation = None
+    if jobs or removed or base is None:
+        generation = _write_generation(index_dir, base, jobs, removed, entries, vocabulary,
+                                       report, progress)
+    if generation is None:
         report.generation = base
     else:
-        report.generation = _write_generation(index_dir, base, parsed, removed, entries,
-                                              vocabulary)
+        report.generation = generation
         store.collect_garbage(index_dir)
     report.errors.sort(key=lambda error: error.path)
     report.monographs = len(entries)
@@ -223,9 +212,30 @@ def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
     return files, entries
 
 
-def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph],
-                      removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary
-                      ) -> str:
+def open_writer(index, **options):
+    """A Whoosh writer as every build uses it (parallel workers pass _lk=False)."""
+    # compound=False: Whoosh copies each part of a compound segment file into memory
+    # when it opens it (240 MB private per server process at 70k sections).
+    return SegmentWriter(index, limitmb=WRITER_LIMIT_MB, compound=False, codec=IndexCodec(),
+                         **options)
+
+
+def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary) -> dict:
+    """Write one monograph's section documents; returns its manifest fields."""
+    facts = drug_facts(monograph, vocabulary)
+    for document in section_documents(monograph, vocabulary, facts):
+        store.crash_point("writing")
+        writer.add_document(**document)
+    return {"title": monograph.title, "brands": list(monograph.brands),
+            "sections": len(monograph.sections), "indications": facts["indications"],
+            "drug_class": facts["drug_class"]}
+
+
+def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, Path, str]],
+                      removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary,
+                      report: ReindexReport, progress: Progress | None) -> str | None:
+    """Parse and write the changed monographs into a new generation and publish it;
+    None when nothing was written (every changed file was rejected)."""
     number = store.next_generation_number(index_dir)
     tmp = store.start_generation(index_dir, number, base)
     if base is None:
@@ -236,29 +246,37 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
         except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
             raise BaseIndexDamaged(f"generation {base} cannot be opened ({err})") from None
     old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
-    # compound=False: Whoosh copies each part of a compound segment file into memory
-    # when it opens it (240 MB private per server process at 70k sections).
-    writer = index.writer(timeout=WRITER_TIMEOUT_SECONDS, limitmb=WRITER_LIMIT_MB,
-                          compound=False, codec=IndexCodec())
+    workers = parallel.worker_count(len(jobs))
+    writer = open_writer(index, timeout=WRITER_TIMEOUT_SECONDS)
     try:
         for slug in removed:
             writer.delete_by_term("drug", slug)
-        for monograph in parsed:
-            if base is not None and monograph.slug in old_entries:
-                writer.delete_by_term("drug", monograph.slug)
-            facts = drug_facts(monograph, vocabulary)
-            for document in section_documents(monograph, vocabulary, facts):
-                store.crash_point("writing")
-                writer.add_document(**document)
-            entries[monograph.slug].update(
-                title=monograph.title,
-                brands=list(monograph.brands),
-                sections=len(monograph.sections),
-                indications=facts["indications"],
-                drug_class=facts["drug_class"],
-            )
+        for slug, _, _ in jobs:  # a changed file's old sections go, parsed or not
+            if slug in old_entries:
+                writer.delete_by_term("drug", slug)
+        if workers > 1:
+            segments, built, errors = parallel.build_segments(tmp, jobs, vocabulary, workers)
+            writer.segments.extend(segments)
+            if progress:
+                progress(len(jobs), len(jobs))
+        else:
+            built, errors = {}, []
+            for done, (slug, file, shown) in enumerate(jobs, start=1):
+                store.crash_point("parsing")
+                try:
+                    built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary)
+                except MonographError as err:
+                    errors.append(err)
+                if progress:
+                    progress(done, len(jobs))
+        _account(report, built, errors, old_entries, removed, entries)
+        if base is not None and not built and not removed:
+            writer.cancel()
+            shutil.rmtree(tmp, ignore_errors=True)
+            return None
         store.crash_point("committing")
-        writer.commit(optimize=base is None)
+        # One segment per worker is kept as it is: merging them would rewrite everything.
+        writer.commit(optimize=base is None and workers == 1, merge=workers == 1)
         store.crash_point("committed")
     except BaseException:
         writer.cancel()
@@ -273,3 +291,20 @@ def _write_generation(index_dir: Path, base: str | None, parsed: list[Monograph]
         "monographs": entries,
     }
     return store.publish_generation(index_dir, tmp, number, manifest)
+
+
+def _account(report: ReindexReport, built: dict[str, dict], errors: list[MonographError],
+             old: dict[str, dict], removed: list[str], entries: dict[str, dict]) -> None:
+    """Fold what was written and what was rejected into the report and the manifest."""
+    report.errors.extend(errors)
+    for error in errors:
+        slug = Path(error.path).stem
+        entries.pop(slug, None)
+        if slug in old:
+            removed.append(slug)
+    for slug, info in built.items():
+        entries[slug].update(info)
+    report.added = sum(1 for slug in built if slug not in old)
+    report.changed = len(built) - report.added
+    report.deleted = len(removed)
+    report.unchanged = len(entries) - len(built)

@@ -12,7 +12,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from bench.generate import generate_corpus
-from search import indexer, store
+from search import indexer, parallel, store
 from search.backends.whoosh import WhooshBackend
 from search.errors import CorpusNotFound, IndexLocked
 from search.indexer import reindex
@@ -36,14 +36,24 @@ def expected_ids(corpus: Path) -> list[str]:
                   for m in [read_monograph(path)] for s in m.sections)
 
 
-def test_full_build_has_one_document_per_section(corpus_dir, tmp_path):
+@pytest.fixture(params=["one process", "workers"])
+def mode(request, monkeypatch):
+    """Both ways of writing a batch: in the reindex process, and split among worker
+    processes (forced here; by default only batches of 400 files or more are split)."""
+    if request.param == "workers":
+        monkeypatch.setenv(parallel.MIN_FILES_ENV, "1")
+        monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    return request.param
+
+
+def test_full_build_has_one_document_per_section(corpus_dir, tmp_path, mode):
     report = reindex(corpus_dir, tmp_path / "index")
     assert report.errors == [] and report.full
     assert stored_ids(tmp_path / "index") == expected_ids(corpus_dir)
     assert (report.monographs, report.sections) == (6, len(expected_ids(corpus_dir)))
 
 
-def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path):
+def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path, mode):
     index = tmp_path / "index"
     first = reindex(corpus_dir, index)
     reader = WhooshBackend(index)
@@ -114,7 +124,7 @@ def test_unchanged_corpus_makes_no_new_generation(corpus_dir, tmp_path):
     assert (again.unchanged, again.sections) == (6, first.sections)
 
 
-def test_rejected_files_are_reported_and_the_rest_indexed(corpus_dir, tmp_path):
+def test_rejected_files_are_reported_and_the_rest_indexed(corpus_dir, tmp_path, mode):
     (corpus_dir / "empty.md").write_text("")
     (corpus_dir / "sub").mkdir()
     (corpus_dir / "sub" / "warfarin.md").write_text(NEW_DRUG)  # duplicate slug
@@ -129,7 +139,7 @@ def test_rejected_files_are_reported_and_the_rest_indexed(corpus_dir, tmp_path):
     assert report.monographs == 6
 
 
-def test_file_that_breaks_leaves_the_index_and_is_reported_each_run(corpus_dir, tmp_path):
+def test_file_that_breaks_leaves_the_index_and_is_reported_each_run(corpus_dir, tmp_path, mode):
     index = tmp_path / "index"
     reindex(corpus_dir, index)
     (corpus_dir / "metformin.md").write_text("")
@@ -246,3 +256,33 @@ def test_killed_reindex_leaves_previous_generation_serving(tmp_path):
     assert not [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
     assert backend.search(SearchRequest(q="kiwi3"))["total"] == 10
     backend.close()
+
+
+def test_workers_build_the_same_index_as_one_process(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, 60, seed=5)
+    one = reindex(corpus, tmp_path / "one")
+    monkeypatch.setenv(parallel.MIN_FILES_ENV, "1")
+    monkeypatch.setenv(parallel.WORKERS_ENV, "3")
+    split = reindex(corpus, tmp_path / "split")
+    assert (split.monographs, split.sections) == (one.monographs, one.sections)
+    segments = whoosh_index.open_dir(str(tmp_path / "split" / split.generation)).reader()
+    assert len(list(segments.leaf_readers())) == 3  # one segment per worker
+    segments.close()
+    assert stored_ids(tmp_path / "split") == stored_ids(tmp_path / "one") == expected_ids(corpus)
+    first, second = WhooshBackend(tmp_path / "one"), WhooshBackend(tmp_path / "split")
+    for request in (SearchRequest(q="dose"), SearchRequest(q='"side effects"', per_page=50),
+                    SearchRequest(q="infections", indication=("asthma",)),
+                    SearchRequest(q="pregnancy", group="drug"), SearchRequest()):
+        a, b = first.search(request, use_cache=False), second.search(request, use_cache=False)
+        assert (a["total"], a["facets"], a["total_groups"]) == \
+            (b["total"], b["facets"], b["total_groups"])
+
+        # Docnums differ, so sections with equal scores may come in another order (and
+        # ties at the end of the page may be other sections): scores must agree.
+        assert [r["score"] for r in a["results"]] == [r["score"] for r in b["results"]]
+        scores = {r.get("id") or r["drug"]: r["score"] for r in a["results"]}
+        assert all(scores.get(r.get("id") or r["drug"], r["score"]) == r["score"]
+                   for r in b["results"])
+    first.close()
+    second.close()

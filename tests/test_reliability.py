@@ -14,11 +14,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from bench.generate import generate_corpus
-from search import store
+from search import parallel, store
 from search.backends.whoosh import WhooshBackend
 from search.engine import run_search
 from search.indexer import reindex
@@ -160,6 +161,59 @@ def test_sigkill_during_reindex_leaves_the_previous_generation_serving(
     server.close()
     run_reindex(crash_corpus, index, "--full")
     assert store.list_generations(index) == [store.current_generation(index)]
+
+
+def worker_processes(mark: str) -> list[int]:
+    """Pids of indexing workers (python -m search.parallel) still running that were
+    started with this mark in their environment."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"search.parallel" in command and f"TEST_MARK={mark}".encode() in environment:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("point", ["parsing:30", "writing:200", "random-1", "random-2"])
+def test_killed_parallel_reindex_leaves_no_worker_and_the_old_generation(
+        crash_corpus, tmp_path, point):
+    """With the batch split among worker processes: a worker killed at a fault point,
+    or the reindex itself killed at a random time. The old generation serves, no worker
+    is left running, and the next reindex succeeds."""
+    index = tmp_path / "index"
+    first = reindex(crash_corpus, index)
+    server = WhooshBackend(index)
+    before = server.search(SearchRequest(q="dose", per_page=5))
+    env = {**os.environ, parallel.MIN_FILES_ENV: "1", parallel.WORKERS_ENV: "2",
+           "TEST_MARK": f"{os.getpid()}-{point}"}
+    command = [sys.executable, "-m", "search", "reindex", "--full", "--quiet",
+               "--corpus", str(crash_corpus), "--index", str(index)]
+    if point.startswith("random"):
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(random.Random(point).uniform(0.8, 2.5))
+        process.send_signal(signal.SIGKILL)
+        assert process.wait() == -signal.SIGKILL
+    else:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                env={**env, store.CRASH_ENV: point}, timeout=300)
+        assert result.returncode != 0 and "indexing worker failed" in result.stderr
+    deadline = time.monotonic() + 15
+    while worker_processes(env["TEST_MARK"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert worker_processes(env["TEST_MARK"]) == []
+    assert store.current_generation(index) == first.generation
+    after = server.search(SearchRequest(q="dose", per_page=5))
+    assert after == {**before, "took_ms": after["took_ms"]}
+    result = run_reindex(crash_corpus, index, "--full", env={parallel.MIN_FILES_ENV: "1"})
+    assert result.returncode == 0, result.stderr
+    assert store.current_generation(index) != first.generation
+    assert [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)] == []
+    server.close()
 
 
 def test_sigkill_after_the_swap_serves_the_new_generation(crash_corpus, tmp_path):
