@@ -3,9 +3,11 @@
     python -m bench.http --index DIR [--corpus DIR] [--seconds 10] [--json FILE]
 
 Latency is timed per request from a client on the same machine, with the result cache
-off (the engine's own cost) and on (what repeated queries cost). Throughput is queries
-per second from 1, 4 and 16 client threads for a fixed time, cache on. Peak RSS is read
-from /proc (VmHWM) for a reindex process and for each gunicorn worker.
+off (the engine's own cost) and on (what repeated queries cost), and for /api/suggest
+on prefixes of names. Throughput is queries per second from 1, 4 and 16 client threads
+for a fixed time, with the cache off and on. Memory is read from /proc for each gunicorn
+worker (VmHWM peak; RssAnon private, RssFile index pages shared by the workers and
+reclaimable) and for a full reindex (its own peak and its worker processes').
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ def _get(url: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def suggest_urls(base: str, corpus: Path) -> list[str]:
+    names = sorted(p.stem for p in corpus.glob("*.md"))
+    rng = random.Random(3)
+    prefixes = [name[:n] for name in rng.sample(names, min(20, len(names))) for n in (2, 4, 6)]
+    prefixes += ["ast", "hyper", "diab", "blood th", "pain", "ant"]
+    return [f"{base}/api/suggest?{urllib.parse.urlencode({'q': p})}" for p in prefixes]
+
+
 def latency(base: str, urls: list[str], rounds: int) -> dict:
     for url in urls:  # warm both workers' snapshots
         _get(url)
@@ -108,14 +118,17 @@ def throughput(urls: list[str], clients: int, seconds: float) -> float:
 
 def reindex_peak_rss(corpus: Path, scratch: Path) -> dict:
     """Full reindex in a fresh process; its own VmHWM (ru_maxrss would include ours)."""
-    code = ("import sys, time; from pathlib import Path; from search.indexer import reindex;"
+    code = ("import sys, time, resource; from pathlib import Path;"
+            "from search.indexer import reindex;"
             "t=time.perf_counter(); r=reindex(Path(sys.argv[1]), Path(sys.argv[2]), full=True);"
             "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
-            "print(r.sections, round(time.perf_counter()-t, 2), int(hwm))")
+            "kids=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+            "print(r.sections, round(time.perf_counter()-t, 2), int(hwm), kids)")
     out = subprocess.run([sys.executable, "-c", code, str(corpus), str(scratch)],
                          capture_output=True, text=True, check=True).stdout.split()
     return {"sections": int(out[0]), "seconds": float(out[1]),
-            "peak_rss_mb": round(int(out[2]) / 1024, 1)}
+            "peak_rss_mb": round(int(out[2]) / 1024, 1),
+            "worker_peak_rss_mb": round(int(out[3]) / 1024, 1)}
 
 
 def run(index: Path, corpus: Path | None, seconds: float, rounds: int) -> dict:
@@ -126,14 +139,17 @@ def run(index: Path, corpus: Path | None, seconds: float, rounds: int) -> dict:
         process, base = start_gunicorn(index, cache)
         try:
             urls = [_url(base, r) for r in requests]
-            results["http_cache_on" if cache else "http_cache_off"] = latency(base, urls, rounds)
-            if cache:
-                results["throughput_qps"] = {str(n): throughput(urls, n, seconds)
-                                             for n in CLIENTS}
+            mode = "cache_on" if cache else "cache_off"
+            results[f"http_{mode}"] = latency(base, urls, rounds)
+            if not cache and corpus:
+                results["http_suggest"] = latency(base, suggest_urls(base, corpus), rounds)
+            results[f"throughput_qps_{mode}"] = {str(n): throughput(urls, n, seconds)
+                                                 for n in CLIENTS}
             workers = [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children")
                        .read_text().split()]
-            results.setdefault("worker_peak_rss_mb", {})["cache_on" if cache else "cache_off"] \
-                = [_vm(pid, "VmHWM") for pid in workers]
+            results[f"worker_memory_mb_{mode}"] = [
+                {field: _vm(pid, field) for field in ("VmHWM", "RssAnon", "RssFile")}
+                for pid in workers]
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)

@@ -195,7 +195,8 @@ def _corrected(snapshot: Snapshot, request: SearchRequest, plan: QueryPlan | Non
     if not request.q:
         return None
     handled = {r["from"] for r in plan.interpretation} if plan else set()
-    return suggest_correction(request.q, snapshot.searcher.reader(), _ANALYZER, skip=handled)
+    return suggest_correction(request.q, snapshot.searcher.reader(), _ANALYZER,
+                              snapshot.spelling, skip=handled)
 
 
 def _suggestions(snapshot: Snapshot, text: str, corrected: str | None) -> list[dict]:

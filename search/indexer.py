@@ -212,11 +212,11 @@ def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
     return files, entries
 
 
-def open_writer(index, **options):
+def open_writer(index, limitmb: int = WRITER_LIMIT_MB, **options):
     """A Whoosh writer as every build uses it (parallel workers pass _lk=False)."""
     # compound=False: Whoosh copies each part of a compound segment file into memory
     # when it opens it (240 MB private per server process at 70k sections).
-    return SegmentWriter(index, limitmb=WRITER_LIMIT_MB, compound=False, codec=IndexCodec(),
+    return SegmentWriter(index, limitmb=limitmb, compound=False, codec=IndexCodec(),
                          **options)
 
 

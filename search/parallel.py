@@ -30,6 +30,11 @@ from .vocabulary import Vocabulary
 WORKERS_ENV = "MONOSEARCH_INDEX_WORKERS"  # processes for a large batch (1: no parallelism)
 MIN_FILES_ENV = "MONOSEARCH_PARALLEL_MIN_FILES"
 PARALLEL_MIN_FILES = 400  # below this, starting processes (~0.4 s) costs more than it saves
+# A worker starts a new segment after this many sections, and its writer may hold that
+# many in memory: when Whoosh's posting pool outgrows its limit it pickles every posting
+# to disk and merges them back, a third of the time of a 35k-section build. ~700 MB.
+SEGMENT_SECTIONS = 10_000
+WORKER_LIMIT_MB = 1024
 
 Job = tuple[str, Path, str]  # (slug, file, path as shown in messages)
 
@@ -52,7 +57,8 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, worker
             process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE)
             running.append(process)
-            pickle.dump((str(folder), share, vocabulary, os.getpid()), process.stdin)
+            pickle.dump((str(folder), share, vocabulary, os.getpid(), SEGMENT_SECTIONS),
+                        process.stdin)
             process.stdin.close()
         segments, built, errors = [], {}, []
         for process in running:
@@ -60,9 +66,8 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, worker
             if process.wait() != 0 or not answer:
                 raise MonosearchError(f"an indexing worker failed (exit code "
                                       f"{process.returncode}); nothing was published")
-            segment, done, rejected = pickle.loads(answer)
-            if segment is not None:
-                segments.append(segment)
+            made, done, rejected = pickle.loads(answer)
+            segments += made
             built.update(done)
             errors += [MonographError(path, reason, line) for path, reason, line in rejected]
         return segments, built, errors
@@ -74,30 +79,40 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, worker
             process.stdout.close()
 
 
-def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, parent: int) -> tuple:
+def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, parent: int,
+          segment_sections: int) -> tuple:
     from . import store
     from .indexer import WRITER_TIMEOUT_SECONDS, add_monograph, open_writer
 
     index = whoosh_index.open_dir(folder)
-    # _lk=False: the parent holds the index's write lock; each worker writes only a new
-    # segment of its own, which the parent's commit adds (as Whoosh's MpWriter does).
-    writer = open_writer(index, _lk=False, timeout=WRITER_TIMEOUT_SECONDS)
-    built, rejected = {}, []
+    segments, built, rejected = [], {}, []
+    writer, sections = None, 0
     for slug, file, shown in jobs:
         if os.getppid() != parent:
             os._exit(1)  # the reindex is gone; its folder will be removed
         store.crash_point("parsing")
+        if writer is None:
+            # _lk=False: the parent holds the index's write lock; a worker only writes
+            # new segments of its own, which the parent's commit adds (as Whoosh's
+            # MpWriter does).
+            writer = open_writer(index, _lk=False, timeout=WRITER_TIMEOUT_SECONDS,
+                                 limitmb=WORKER_LIMIT_MB)
         try:
             built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary)
         except MonographError as err:
             rejected.append((err.path, err.reason, err.line))
-    if built:
-        segment = writer._finalize_segment()  # what MpWriter's workers return, too
-    else:
-        writer.cancel()
-        segment = None
+            continue
+        sections += built[slug]["sections"]
+        if sections >= segment_sections:
+            segments.append(writer._finalize_segment())  # what MpWriter's workers return
+            writer, sections = None, 0
+    if writer is not None:
+        if sections:
+            segments.append(writer._finalize_segment())
+        else:
+            writer.cancel()
     index.close()
-    return segment, built, rejected
+    return segments, built, rejected
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from .query import build_parser
 from .schema import SCHEMA_VERSION, SEARCH_FIELDS
 from .scoring import Scorer
 from .suggest import Suggester
+from .typos import NameIndex
 from .understanding import Lexicon
 from .vocabulary import default_vocabulary
 
@@ -59,6 +60,12 @@ class Snapshot:
     @cached_property
     def suggester(self) -> Suggester:
         return Suggester(self.monographs, default_vocabulary())
+
+    @cached_property
+    def spelling(self) -> NameIndex:
+        """The words of the spelling field, for "did you mean"."""
+        words = self.searcher.reader().lexicon("spelling")
+        return NameIndex(w.decode("utf-8") if isinstance(w, bytes) else w for w in words)
 
     def title(self, slug: str) -> str:
         return self.monographs.get(slug, {}).get("title", slug)
@@ -125,6 +132,7 @@ def _warm(snapshot: Snapshot) -> None:
     scoring and the stored-field columns (opening one costs ~12 ms)."""
     for name in SEARCH_FIELDS:
         snapshot.scorer.field_lengths(name)
+    snapshot.spelling  # noqa: B018 - built now rather than on the first misspelt query
     live = np.flatnonzero(snapshot.facets.live)
     if live.size:
         snapshot.searcher.stored_fields(int(live[0]))

@@ -264,10 +264,11 @@ def test_workers_build_the_same_index_as_one_process(tmp_path, monkeypatch):
     one = reindex(corpus, tmp_path / "one")
     monkeypatch.setenv(parallel.MIN_FILES_ENV, "1")
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
+    monkeypatch.setattr(parallel, "SEGMENT_SECTIONS", 100)  # ~140 sections per worker
     split = reindex(corpus, tmp_path / "split")
     assert (split.monographs, split.sections) == (one.monographs, one.sections)
     segments = whoosh_index.open_dir(str(tmp_path / "split" / split.generation)).reader()
-    assert len(list(segments.leaf_readers())) == 3  # one segment per worker
+    assert len(list(segments.leaf_readers())) == 6  # two segments per worker
     segments.close()
     assert stored_ids(tmp_path / "split") == stored_ids(tmp_path / "one") == expected_ids(corpus)
     first, second = WhooshBackend(tmp_path / "one"), WhooshBackend(tmp_path / "split")
