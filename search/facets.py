@@ -4,15 +4,22 @@ Whoosh's own grouping needs allow_overlap for multi-valued fields (~20 ms a quer
 14k sections) and scores every match. Instead each facet is kept as two parallel arrays
 (docnum, value code), read from the postings once per generation; a count is then one
 numpy bincount over the documents that match.
+
+Two shortcuts, each used only when the generation's data allows it: a facet with at
+most one value per document (drug, section) is also kept as one code per docnum; and a
+facet whose values are the same for every section of a drug (indications, class) is
+counted per drug, as matching sections per drug times the drug's values. At 70k
+sections with ~7 indications each that is 75k pairs instead of 530k: 3.5 -> 0.6 ms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .matching import read_postings
 from .sections import SECTION_TYPES, section_label
 
 # request parameter -> Whoosh field
@@ -27,6 +34,8 @@ class Facet:
     labels: list[str]  # code -> display label
     docs: np.ndarray  # int32, one entry per (document, value) pair
     codes: np.ndarray  # int32, parallel to docs
+    dense: np.ndarray | None = None  # docnum -> code (-1: none), if single-valued
+    drug_pairs: tuple[np.ndarray, np.ndarray] | None = None  # (drug code, value code)
     _codes_by_value: dict[str, int] = field(init=False, repr=False, compare=False)
 
     # code -> place in display order among equal counts (label, then value)
@@ -76,14 +85,33 @@ class FacetTable:
             if mask is not None:
                 total &= mask
         buckets = {}
+        per_drug: dict[tuple, np.ndarray] = {}  # matching sections per drug, by scope
         for name, facet in self.facets.items():
-            scope = base
+            scope, applied = base, []
             for other, mask in masks.items():
                 if other != name and mask is not None:
                     scope = scope & mask
-            counts = np.bincount(facet.codes[scope[facet.docs]], minlength=len(facet.values))
+                    applied.append(other)
+            counts = self._counts(facet, scope, per_drug, tuple(applied))
             buckets[name] = _buckets(facet, counts, filters.get(name, ()))
         return total, buckets
+
+    def _counts(self, facet: Facet, scope: np.ndarray, per_drug: dict, key: tuple
+                ) -> np.ndarray:
+        size = len(facet.values)
+        if facet.dense is not None:
+            codes = facet.dense[scope]
+            return np.bincount(codes[codes >= 0], minlength=size)
+        drug = self.facets.get("drug")
+        if facet.drug_pairs is not None and drug is not None and drug.dense is not None:
+            sections = per_drug.get(key)  # key: the filters that made this scope
+            if sections is None:
+                codes = drug.dense[scope]
+                sections = np.bincount(codes[codes >= 0], minlength=len(drug.values))
+                per_drug[key] = sections
+            drugs, values = facet.drug_pairs
+            return np.bincount(values, weights=sections[drugs], minlength=size).astype(np.int64)
+        return np.bincount(facet.codes[scope[facet.docs]], minlength=size)
 
 
 def _buckets(facet: Facet, counts: np.ndarray, selected: Sequence[str]) -> list[dict]:
@@ -128,16 +156,49 @@ def build_facet_table(reader, manifest: dict) -> FacetTable:
                         for term in reader.lexicon(field_name))
         doc_parts, code_parts = [], []
         for code, value in enumerate(values):
-            docs = np.fromiter(reader.postings(field_name, value).all_ids(), dtype=np.int32)
+            docs = read_postings(reader, field_name, value)[0].astype(np.int32)
             doc_parts.append(docs)
             code_parts.append(np.full(len(docs), code, dtype=np.int32))
         docs = np.concatenate(doc_parts) if doc_parts else np.zeros(0, dtype=np.int32)
         codes = np.concatenate(code_parts) if code_parts else np.zeros(0, dtype=np.int32)
         keep = live[docs] if len(docs) else np.zeros(0, dtype=bool)
-        facets[name] = Facet(values=values,
-                             labels=[labels[name].get(v, v) for v in values],
-                             docs=docs[keep], codes=codes[keep])
+        docs, codes = docs[keep], codes[keep]
+        facets[name] = Facet(values=values, labels=[labels[name].get(v, v) for v in values],
+                             docs=docs, codes=codes, dense=_dense(size, docs, codes))
+    drug = facets["drug"]
+    if drug.dense is not None:
+        for name, facet in facets.items():
+            if facet.dense is None:
+                facets[name] = replace(facet, drug_pairs=_drug_pairs(facet, drug, live))
     return FacetTable(size=size, live=live, facets=facets)
+
+
+def _dense(size: int, docs: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """docnum -> code, if no document has two values."""
+    if docs.size and np.bincount(docs, minlength=size).max() > 1:
+        return None
+    dense = np.full(size, -1, dtype=np.int32)
+    dense[docs] = codes
+    return dense
+
+
+def _drug_pairs(facet: Facet, drug: Facet, live: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(drug code, value code) pairs, if every live section of a drug has exactly its
+    drug's values; None otherwise (then counts go document by document)."""
+    owners = drug.dense[facet.docs]
+    if (owners < 0).any():
+        return None
+    width = len(facet.values)
+    pairs = np.unique(owners.astype(np.int64) * width + facet.codes)
+    drugs, values = pairs // width, pairs % width
+    values_per_drug = np.bincount(drugs, minlength=len(drug.values))
+    sections_per_drug = np.bincount(drug.dense[live & (drug.dense >= 0)],
+                                    minlength=len(drug.values))
+    # Each document pair is one of its drug's pairs; equal totals mean none is missing.
+    if int((values_per_drug * sections_per_drug).sum()) != facet.docs.size:
+        return None
+    return drugs, values
 
 
 def _labels(manifest: dict) -> dict[str, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 
 from search.indexer import section_documents
@@ -101,3 +102,40 @@ def test_selected_values_are_listed_even_with_zero_count(backend):
                                 "selected": True}
     assert drug["no-such-drug"]["count"] == 0 and drug["no-such-drug"]["selected"]
     assert body["total"] == 0
+
+
+def test_per_drug_and_dense_counts_equal_the_document_pairs(backend):
+    """The two shortcuts against the plain (document, value) pairs, on random scopes."""
+    from dataclasses import replace
+
+    from search.facets import FacetTable
+
+    backend.health()
+    table = backend._snapshot.facets
+    assert table.facets["indication"].drug_pairs is not None  # the shortcut is in use
+    assert table.facets["section"].dense is not None
+    plain = FacetTable(size=table.size, live=table.live, facets={
+        name: replace(facet, dense=None, drug_pairs=None)
+        for name, facet in table.facets.items()})
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        matched = rng.random(table.size) < rng.random()
+        filters = {"drug": (), "indication": (), "section": (), "class": ()}
+        if rng.random() < 0.5:
+            filters["section"] = tuple(rng.choice(table.facets["section"].values, 2))
+        assert table.count(matched, filters)[1] == plain.count(matched, filters)[1]
+
+
+def test_per_drug_counting_is_refused_when_sections_of_a_drug_differ(backend):
+    from search.facets import _drug_pairs
+
+    backend.health()
+    table = backend._snapshot.facets
+    facet, drug = table.facets["indication"], table.facets["drug"]
+    assert _drug_pairs(facet, drug, table.live) is not None
+    # Drop one (section, indication) pair: that section no longer has all its drug's.
+    keep = np.ones(facet.docs.size, dtype=bool)
+    keep[0] = False
+    from dataclasses import replace
+    broken = replace(facet, docs=facet.docs[keep], codes=facet.codes[keep])
+    assert _drug_pairs(broken, drug, table.live) is None
