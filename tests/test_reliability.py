@@ -178,24 +178,31 @@ def worker_processes(mark: str) -> list[int]:
     return found
 
 
+@pytest.fixture(scope="module")
+def large_corpus(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("large") / "corpus"
+    generate_corpus(corpus, 500, seed=12)  # a full build takes a few seconds on 2 workers
+    return corpus
+
+
 @pytest.mark.parametrize("point", ["parsing:30", "writing:200", "random-1", "random-2"])
 def test_killed_parallel_reindex_leaves_no_worker_and_the_old_generation(
-        crash_corpus, tmp_path, point):
+        large_corpus, tmp_path, point):
     """With the batch split among worker processes: a worker killed at a fault point,
     or the reindex itself killed at a random time. The old generation serves, no worker
     is left running, and the next reindex succeeds."""
     index = tmp_path / "index"
-    first = reindex(crash_corpus, index)
+    first = reindex(large_corpus, index)
     server = WhooshBackend(index)
     before = server.search(SearchRequest(q="dose", per_page=5))
     env = {**os.environ, parallel.MIN_FILES_ENV: "1", parallel.WORKERS_ENV: "2",
            "TEST_MARK": f"{os.getpid()}-{point}"}
     command = [sys.executable, "-m", "search", "reindex", "--full", "--quiet",
-               "--corpus", str(crash_corpus), "--index", str(index)]
+               "--corpus", str(large_corpus), "--index", str(index)]
     if point.startswith("random"):
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        time.sleep(random.Random(point).uniform(0.8, 2.5))
+        time.sleep(random.Random(point).uniform(0.8, 2.0))
         process.send_signal(signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL
     else:
@@ -209,7 +216,7 @@ def test_killed_parallel_reindex_leaves_no_worker_and_the_old_generation(
     assert store.current_generation(index) == first.generation
     after = server.search(SearchRequest(q="dose", per_page=5))
     assert after == {**before, "took_ms": after["took_ms"]}
-    result = run_reindex(crash_corpus, index, "--full", env={parallel.MIN_FILES_ENV: "1"})
+    result = run_reindex(large_corpus, index, "--full", env={parallel.MIN_FILES_ENV: "1"})
     assert result.returncode == 0, result.stderr
     assert store.current_generation(index) != first.generation
     assert [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)] == []
