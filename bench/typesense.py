@@ -9,8 +9,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.backends.typesense import TypesenseBackend, TypesenseClient, sync_typesense
+from search.backends.typesense import TypesenseBackend
+from search.backends.typesense_client import TypesenseClient
 from search.backends.typesense_server import TypesenseServer, start_server
+from search.backends.typesense_sync import sync_typesense
 from search.query import SearchRequest
 
 COLLECTION = "bench"

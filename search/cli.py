@@ -244,7 +244,8 @@ def run_eval(args) -> int:
 
 
 def run_typesense_sync(args) -> int:
-    from .backends.typesense import TypesenseClient, TypesenseError, sync_typesense
+    from .backends.typesense_client import TypesenseClient, TypesenseError
+    from .backends.typesense_sync import sync_typesense
 
     corpus = args.corpus or default_corpus()
     if not corpus.is_dir():

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from search.backends.typesense import (
-    TypesenseBackend,
-    TypesenseClient,
-    current_collection,
-    sync_typesense,
-)
+from search.backends.typesense import TypesenseBackend
+from search.backends.typesense_client import TypesenseClient
 from search.backends.typesense_server import start_server
+from search.backends.typesense_sync import current_collection, sync_typesense
 from search.cli import main
 from search.indexer import section_documents
 from search.parsing import iter_corpus

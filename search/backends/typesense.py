@@ -6,236 +6,36 @@ analyzer makes (Porter stems, stop words dropped) and queries are analyzed the s
 a literal query matches exactly the sections it matches in Whoosh. Display text is stored
 unindexed beside them. A collection is one generation; an alias names the live one and
 ``sync_typesense`` builds a new collection before moving the alias.
-
-We talk to Typesense over plain HTTP (stdlib): the ``typesense`` 2.x client targets
-Typesense 30 and warns (DeprecationWarning) on ordinary calls against this server.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import secrets
 import threading
 import time
-import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 from .. import DISCLAIMER
-from ..errors import IndexNotBuilt, MonographError, MonosearchError
-from ..facts import drug_facts
+from ..errors import IndexNotBuilt
 from ..highlight import highlight_snippet, leading_snippet
-from ..indexer import section_documents
-from ..parsing import iter_corpus
 from ..query import SearchRequest, has_syntax, plain_words
-from ..schema import body_analyzer
 from ..sections import SECTION_TYPES, section_label
 from ..suggest import Suggester
 from ..understanding import Lexicon, QueryPlan, understand
 from ..vocabulary import Vocabulary, default_vocabulary
+from .typesense_client import TypesenseClient, TypesenseError
+from .typesense_sync import DEFAULT_COLLECTION, QUERY_FIELDS, analyzed, current_collection
 
-DEFAULT_COLLECTION = "monographs"  # the alias readers search
-REQUEST_TIMEOUT_SECONDS = 10.0
 ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
-IMPORT_BATCH = 500
 FACET_LIMIT = 100  # buckets returned per facet, as search.facets
 MAX_FACET_VALUES = 10_000  # asked of Typesense, so the sort and cut are ours
 GROUP_SECTIONS = 3
 WORD_CACHE_SIZE = 50_000  # "is this word in the index" answers kept per process
-# Field weights (Typesense takes integers): name and heading say more than the body,
-# as our BM25F boosts; indication and class labels let "hair loss" find its drugs.
-QUERY_FIELDS = {"t_name": 8, "t_heading": 4, "t_section": 3, "t_indications": 2,
-                "t_classes": 2, "t_body": 1}
 # request facet -> Typesense field
 FACET_FIELDS = {"drug": "drug", "indication": "indications", "section": "section",
                 "class": "drug_class"}
 NOTHING = "position:<0"  # a filter no document passes (only unknown values selected)
-
-_ANALYZER = body_analyzer()
-
-
-class TypesenseError(MonosearchError):
-    """Typesense answered with an error status."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        super().__init__(f"typesense {status}: {message}")
-
-
-# -- HTTP ---------------------------------------------------------------------------------
-class TypesenseClient:
-    """A few Typesense endpoints over keep-alive HTTP, one connection per thread."""
-
-    def __init__(self, url: str, api_key: str, timeout: float = REQUEST_TIMEOUT_SECONDS):
-        parts = urllib.parse.urlsplit(url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 8108
-        self.https = parts.scheme == "https"
-        self.api_key = api_key
-        self.timeout = timeout
-        self._local = threading.local()
-        self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
-        self._opened_lock = threading.Lock()
-
-    def _connection(self) -> http.client.HTTPConnection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            connection = kind(self.host, self.port, timeout=self.timeout)
-            self._local.connection = connection
-            with self._opened_lock:
-                self._opened.append(connection)
-        return connection
-
-    def request(self, method: str, path: str, params: dict | None = None,
-                body: dict | bytes | None = None, raw: bool = False):
-        """JSON (or raw text) of one call; TypesenseError on an error status,
-        IndexNotBuilt when the server cannot be reached."""
-        if params:
-            path += "?" + urllib.parse.urlencode(params)
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        headers = {"X-TYPESENSE-API-KEY": self.api_key, "Content-Type": "application/json"}
-        for attempt in (1, 2):  # a keep-alive connection the server closed: reconnect once
-            connection = self._connection()
-            try:
-                connection.request(method, path, body=data, headers=headers)
-                response = connection.getresponse()
-                text = response.read().decode("utf-8")
-                break
-            except (OSError, http.client.HTTPException) as err:
-                connection.close()
-                self._local.connection = None
-                if attempt == 2:
-                    raise IndexNotBuilt(f"typesense at {self.host}:{self.port} "
-                                        f"is unreachable ({err})") from err
-        if response.status >= 400:
-            try:
-                message = json.loads(text).get("message", text)
-            except ValueError:
-                message = text
-            raise TypesenseError(response.status, message)
-        return text if raw else json.loads(text)
-
-    def close(self) -> None:
-        """Close every thread's connection (a later call reconnects)."""
-        with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            connection.close()
-        self._local = threading.local()
-
-
-# -- documents ----------------------------------------------------------------------------
-def analyzed(text: str) -> str:
-    """Text as Whoosh's body analyzer sees it: stems, no stop words, space-separated."""
-    return " ".join(token.text for token in _ANALYZER(text))
-
-
-def collection_schema(name: str) -> dict:
-    """Searchable analyzed fields and facet fields; display fields are stored unindexed."""
-    fields = [{"name": "drug", "type": "string", "facet": True, "sort": True},
-              {"name": "section", "type": "string", "facet": True},
-              {"name": "indications", "type": "string[]", "facet": True},
-              {"name": "drug_class", "type": "string[]", "facet": True},
-              {"name": "position", "type": "int32", "sort": True}]
-    fields += [{"name": name, "type": "string"} for name in QUERY_FIELDS]
-    return {"name": name, "fields": fields}
-
-
-def typesense_documents(monograph, vocabulary: Vocabulary) -> list[dict]:
-    """Our section documents (search.indexer) reshaped for Typesense."""
-    facts = drug_facts(monograph, vocabulary)
-    indication_text = analyzed(" ".join(label for _, label in facts["indications"]))
-    class_text = analyzed(" ".join(label for _, label in facts["drug_class"]))
-    documents = []
-    for doc in section_documents(monograph, vocabulary, facts):
-        out = {
-            "id": doc["id"], "drug": doc["drug"], "section": doc["section"],
-            "indications": [v for v in doc["indications"].split(",") if v],
-            "drug_class": [v for v in doc["drug_class"].split(",") if v],
-            "position": doc["position"],
-            "t_name": analyzed(doc["drug_name"]), "t_heading": analyzed(doc["heading"]),
-            "t_section": analyzed(doc["section_terms"]), "t_indications": indication_text,
-            "t_classes": class_text, "t_body": analyzed(doc["body"]),
-            "title": monograph.title, "heading": doc["heading"], "body": doc["body"],
-            "anchor": doc["anchor"], "markdown": doc["markdown"], "path": doc["path"],
-        }
-        if "monograph" in doc:  # drug-level data rides on the first section
-            out["monograph"] = doc["monograph"]
-            out["entry"] = {"title": monograph.title, "brands": list(monograph.brands),
-                            "indications": facts["indications"],
-                            "drug_class": facts["drug_class"]}
-        documents.append(out)
-    return documents
-
-
-# -- sync -----------------------------------------------------------------------------------
-@dataclass
-class SyncReport:
-    collection: str = ""  # the new collection the alias now names
-    monographs: int = 0
-    sections: int = 0
-    errors: list[MonographError] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)  # old collections deleted
-    seconds: float = 0.0
-
-
-def sync_typesense(corpus_dir: Path, client: TypesenseClient,
-                   collection: str = DEFAULT_COLLECTION,
-                   vocabulary: Vocabulary | None = None) -> SyncReport:
-    """Load the corpus into a new collection, then point the alias ``collection`` at it.
-    Until the alias moves readers see the old collection, so a killed sync changes
-    nothing; the previous collection is kept (readers may be mid-request), older ones
-    and leftovers of killed syncs are deleted."""
-    started = time.perf_counter()
-    vocabulary = vocabulary or default_vocabulary()
-    report = SyncReport(collection=f"{collection}-{time.strftime('%Y%m%dT%H%M%S')}-"
-                                   f"{secrets.token_hex(3)}")
-    client.request("POST", "/collections", body=collection_schema(report.collection))
-    batch: list[dict] = []
-    for monograph in iter_corpus(Path(corpus_dir)):
-        if isinstance(monograph, MonographError):
-            report.errors.append(monograph)
-            continue
-        documents = typesense_documents(monograph, vocabulary)
-        report.monographs += 1
-        report.sections += len(documents)
-        batch += documents
-        if len(batch) >= IMPORT_BATCH:
-            _import(client, report.collection, batch)
-            batch = []
-    if batch:
-        _import(client, report.collection, batch)
-    previous = current_collection(client, collection)
-    client.request("PUT", f"/aliases/{collection}",
-                   body={"collection_name": report.collection})
-    for old in client.request("GET", "/collections"):
-        name = old["name"]
-        if name.startswith(f"{collection}-") and name not in (report.collection, previous):
-            client.request("DELETE", f"/collections/{name}")
-            report.dropped.append(name)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _import(client: TypesenseClient, name: str, documents: list[dict]) -> None:
-    body = "\n".join(json.dumps(doc, ensure_ascii=False) for doc in documents).encode()
-    answer = client.request("POST", f"/collections/{name}/documents/import",
-                            params={"action": "create"}, body=body, raw=True)
-    for line, doc in zip(answer.splitlines(), documents, strict=False):
-        result = json.loads(line)
-        if not result.get("success"):
-            raise TypesenseError(400, f"document {doc['id']}: {result.get('error')}")
-
-
-def current_collection(client: TypesenseClient, alias: str) -> str | None:
-    try:
-        return client.request("GET", f"/aliases/{alias}")["collection_name"]
-    except TypesenseError as err:
-        if err.status == 404:
-            return None
-        raise
 
 
 # -- one generation -----------------------------------------------------------------------

@@ -1,0 +1,140 @@
+"""Loading a corpus into Typesense: documents shaped for it, a new collection per sync,
+and an alias moved only once the collection is complete (so a killed sync changes
+nothing for readers)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MonographError
+from ..facts import drug_facts
+from ..indexer import section_documents
+from ..parsing import iter_corpus
+from ..schema import body_analyzer
+from ..vocabulary import Vocabulary, default_vocabulary
+from .typesense_client import TypesenseClient, TypesenseError
+
+DEFAULT_COLLECTION = "monographs"  # the alias readers search
+IMPORT_BATCH = 500
+# Field weights (Typesense takes integers): name and heading say more than the body,
+# as our BM25F boosts; indication and class labels let "hair loss" find its drugs.
+QUERY_FIELDS = {"t_name": 8, "t_heading": 4, "t_section": 3, "t_indications": 2,
+                "t_classes": 2, "t_body": 1}
+
+_ANALYZER = body_analyzer()
+
+
+# -- documents ----------------------------------------------------------------------------
+def analyzed(text: str) -> str:
+    """Text as Whoosh's body analyzer sees it: stems, no stop words, space-separated."""
+    return " ".join(token.text for token in _ANALYZER(text))
+
+
+def collection_schema(name: str) -> dict:
+    """Searchable analyzed fields and facet fields; display fields are stored unindexed."""
+    fields = [{"name": "drug", "type": "string", "facet": True, "sort": True},
+              {"name": "section", "type": "string", "facet": True},
+              {"name": "indications", "type": "string[]", "facet": True},
+              {"name": "drug_class", "type": "string[]", "facet": True},
+              {"name": "position", "type": "int32", "sort": True}]
+    fields += [{"name": name, "type": "string"} for name in QUERY_FIELDS]
+    return {"name": name, "fields": fields}
+
+
+def typesense_documents(monograph, vocabulary: Vocabulary) -> list[dict]:
+    """Our section documents (search.indexer) reshaped for Typesense."""
+    facts = drug_facts(monograph, vocabulary)
+    indication_text = analyzed(" ".join(label for _, label in facts["indications"]))
+    class_text = analyzed(" ".join(label for _, label in facts["drug_class"]))
+    documents = []
+    for doc in section_documents(monograph, vocabulary, facts):
+        out = {
+            "id": doc["id"], "drug": doc["drug"], "section": doc["section"],
+            "indications": [v for v in doc["indications"].split(",") if v],
+            "drug_class": [v for v in doc["drug_class"].split(",") if v],
+            "position": doc["position"],
+            "t_name": analyzed(doc["drug_name"]), "t_heading": analyzed(doc["heading"]),
+            "t_section": analyzed(doc["section_terms"]), "t_indications": indication_text,
+            "t_classes": class_text, "t_body": analyzed(doc["body"]),
+            "title": monograph.title, "heading": doc["heading"], "body": doc["body"],
+            "anchor": doc["anchor"], "markdown": doc["markdown"], "path": doc["path"],
+        }
+        if "monograph" in doc:  # drug-level data rides on the first section
+            out["monograph"] = doc["monograph"]
+            out["entry"] = {"title": monograph.title, "brands": list(monograph.brands),
+                            "indications": facts["indications"],
+                            "drug_class": facts["drug_class"]}
+        documents.append(out)
+    return documents
+
+
+# -- sync -----------------------------------------------------------------------------------
+@dataclass
+class SyncReport:
+    collection: str = ""  # the new collection the alias now names
+    monographs: int = 0
+    sections: int = 0
+    errors: list[MonographError] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # old collections deleted
+    seconds: float = 0.0
+
+
+def sync_typesense(corpus_dir: Path, client: TypesenseClient,
+                   collection: str = DEFAULT_COLLECTION,
+                   vocabulary: Vocabulary | None = None) -> SyncReport:
+    """Load the corpus into a new collection, then point the alias ``collection`` at it.
+    Until the alias moves readers see the old collection, so a killed sync changes
+    nothing; the previous collection is kept (readers may be mid-request), older ones
+    and leftovers of killed syncs are deleted."""
+    started = time.perf_counter()
+    vocabulary = vocabulary or default_vocabulary()
+    report = SyncReport(collection=f"{collection}-{time.strftime('%Y%m%dT%H%M%S')}-"
+                                   f"{secrets.token_hex(3)}")
+    client.request("POST", "/collections", body=collection_schema(report.collection))
+    batch: list[dict] = []
+    for monograph in iter_corpus(Path(corpus_dir)):
+        if isinstance(monograph, MonographError):
+            report.errors.append(monograph)
+            continue
+        documents = typesense_documents(monograph, vocabulary)
+        report.monographs += 1
+        report.sections += len(documents)
+        batch += documents
+        if len(batch) >= IMPORT_BATCH:
+            _import(client, report.collection, batch)
+            batch = []
+    if batch:
+        _import(client, report.collection, batch)
+    previous = current_collection(client, collection)
+    client.request("PUT", f"/aliases/{collection}",
+                   body={"collection_name": report.collection})
+    for old in client.request("GET", "/collections"):
+        name = old["name"]
+        if name.startswith(f"{collection}-") and name not in (report.collection, previous):
+            client.request("DELETE", f"/collections/{name}")
+            report.dropped.append(name)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _import(client: TypesenseClient, name: str, documents: list[dict]) -> None:
+    body = "\n".join(json.dumps(doc, ensure_ascii=False) for doc in documents).encode()
+    answer = client.request("POST", f"/collections/{name}/documents/import",
+                            params={"action": "create"}, body=body, raw=True)
+    for line, doc in zip(answer.splitlines(), documents, strict=False):
+        result = json.loads(line)
+        if not result.get("success"):
+            raise TypesenseError(400, f"document {doc['id']}: {result.get('error')}")
+
+
+def current_collection(client: TypesenseClient, alias: str) -> str | None:
+    try:
+        return client.request("GET", f"/aliases/{alias}")["collection_name"]
+    except TypesenseError as err:
+        if err.status == 404:
+            return None
+        raise
