@@ -5,6 +5,7 @@ on) and literal (the words as typed), so the cost of understanding is a same-pro
 difference.
 
     python -m bench [--monographs 1000] [--rounds 30] [--json bench/out/latest.json]
+    python -m bench --corpus DIR [--rounds 30]     # a real monograph folder instead
 
 Every figure is a median over repeated runs, printed next to reference runs made in
 the same process on the same index (plain Whoosh top-10 without facets, and Whoosh's
@@ -19,6 +20,7 @@ import argparse
 import json
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -42,7 +44,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def query_mix(corpus: Path, rng: random.Random) -> list[SearchRequest]:
-    names = sorted(p.stem for p in corpus.glob("*.md"))
+    names = sorted(p.stem for p in corpus.rglob("*.md"))
     drug = rng.choice(names)
     typo = drug[:2] + drug[3] + drug[2] + drug[4:]  # transposed letters
     plain = [
@@ -74,18 +76,25 @@ def summary(samples: list[float], digits: int = 2) -> dict:
             "p99": round(percentile(samples, 0.99), digits)}
 
 
-def run(monographs: int, rounds: int, seed: int, typesense: bool = True) -> dict:
+def run(monographs: int, rounds: int, seed: int, typesense: bool = True,
+        source: Path | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="monosearch-bench-"))
     corpus, index = work / "corpus", work / "index"
-    paths = generate_corpus(corpus, monographs, seed=seed)
+    if source is not None:  # a real corpus: copied, since the run edits files
+        shutil.copytree(source, corpus)
+        paths = sorted(corpus.rglob("*.md"))
+    else:
+        paths = generate_corpus(corpus, monographs, seed=seed)
     full = reindex(corpus, index, full=True)
     rng = random.Random(seed)
     incremental = {}
     for changed in (1, 100):
         for path in rng.sample(paths, min(changed, len(paths))):
-            path.write_text(path.read_text().replace("### Generic Name\n",
-                                                     f"### Generic Name\nrev{changed} "))
-        incremental[changed] = reindex(corpus, index).seconds
+            with path.open("a", encoding="utf-8") as file:  # any monograph layout
+                file.write(f"\nrev{changed}\n")
+        report = reindex(corpus, index)
+        assert report.changed == min(changed, len(paths)), report
+        incremental[changed] = report.seconds
     live = index / reindex(corpus, index).generation
     size = sum(f.stat().st_size for f in live.iterdir())
 
@@ -140,7 +149,8 @@ def run(monographs: int, rounds: int, seed: int, typesense: bool = True) -> dict
     return {
         "machine": f"{platform.machine()} {platform.python_implementation()} "
                    f"{platform.python_version()}",
-        "monographs": monographs,
+        "corpus": str(source) if source else "synthetic",
+        "monographs": full.monographs,
         "sections": full.sections,
         "full_reindex_s": round(full.seconds, 2),
         "sections_per_s": round(full.sections / full.seconds, 1),
@@ -180,10 +190,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="benchmark this monograph folder (copied) instead of a "
+                             "synthetic one")
     parser.add_argument("--no-typesense", action="store_true",
                         help="skip the Typesense reference (it needs the [typesense] extra)")
     args = parser.parse_args()
-    results = run(args.monographs, args.rounds, args.seed, typesense=not args.no_typesense)
+    results = run(args.monographs, args.rounds, args.seed, typesense=not args.no_typesense,
+                  source=args.corpus)
     width = max(map(len, results))
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")

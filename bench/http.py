@@ -80,7 +80,7 @@ def _get(url: str) -> float:
 
 
 def suggest_urls(base: str, corpus: Path) -> list[str]:
-    names = sorted(p.stem for p in corpus.glob("*.md"))
+    names = sorted(p.stem for p in corpus.rglob("*.md"))
     rng = random.Random(3)
     prefixes = [name[:n] for name in rng.sample(names, min(20, len(names))) for n in (2, 4, 6)]
     prefixes += ["ast", "hyper", "diab", "blood th", "pain", "ant"]
