@@ -20,58 +20,61 @@ POSTING_CACHE_TERMS = 4096  # term arrays kept per generation
 POSITION_CACHE_ENTRIES = 4_000_000  # word positions kept per generation (8 bytes each)
 
 
+class Lru:
+    """A thread-safe least-recently-used cache bounded by a total cost (1 per entry by
+    default). Values are made outside the lock: two threads may both make one."""
+
+    def __init__(self, capacity: int, cost=lambda value: 1):
+        self.capacity = capacity
+        self.cost = cost
+        self._items: OrderedDict = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = make()
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = found
+                self._total += self.cost(found)
+            while self._total > self.capacity and len(self._items) > 1:
+                _, dropped = self._items.popitem(last=False)
+                self._total -= self.cost(dropped)
+        return found
+
+
 class PostingCache:
-    """Document numbers and weights of (field, term) pairs for one searcher, least
-    recently used out."""
+    """Document numbers, weights and positions of (field, term) pairs for one searcher,
+    least recently used out."""
 
     def __init__(self, searcher, size: int, live: np.ndarray,
                  capacity: int = POSTING_CACHE_TERMS):
         self.searcher = searcher
         self.size = size
         self.live = live
-        self.capacity = capacity
-        self._arrays: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._positions: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._position_entries = 0
-        self._lock = threading.Lock()
+        self._postings = Lru(capacity)
+        # Positions are kept within a budget of entries rather than of terms, since a
+        # common word has hundreds of thousands.
+        self._positions = Lru(POSITION_CACHE_ENTRIES, cost=lambda found: found.size)
 
     def ids(self, field: str, text) -> np.ndarray:
         return self.postings(field, text)[0]
 
     def postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(ascending docnums, posting weights) of a term; empty arrays when absent."""
-        key = (field, text)
-        with self._lock:
-            found = self._arrays.get(key)
-            if found is not None:
-                self._arrays.move_to_end(key)
-                return found
-        found = read_postings(self.searcher.reader(), field, text)
-        with self._lock:
-            self._arrays[key] = found
-            while len(self._arrays) > self.capacity:
-                self._arrays.popitem(last=False)
-        return found
+        return self._postings.get((field, text), lambda: read_postings(
+            self.searcher.reader(), field, text))
 
     def positions(self, field: str, text) -> np.ndarray:
         """Every occurrence of a term as docnum * POSITION_STRIDE + word position,
-        ascending; kept within a budget of entries rather than of terms, since a common
-        word has hundreds of thousands."""
-        key = (field, text)
-        with self._lock:
-            found = self._positions.get(key)
-            if found is not None:
-                self._positions.move_to_end(key)
-                return found
-        found = read_positions(self.searcher.reader(), field, text)
-        with self._lock:
-            if key not in self._positions:
-                self._positions[key] = found
-                self._position_entries += found.size
-            while self._position_entries > POSITION_CACHE_ENTRIES and len(self._positions) > 1:
-                _, dropped = self._positions.popitem(last=False)
-                self._position_entries -= dropped.size
-        return found
+        ascending."""
+        return self._positions.get((field, text), lambda: read_positions(
+            self.searcher.reader(), field, text))
 
     def mask(self, q: query.Query) -> np.ndarray:
         """Documents matching q (deleted ones excluded), exactly as Whoosh would."""

@@ -10,14 +10,11 @@ rankings with Whoosh's on random queries.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 from whoosh import query
 from whoosh.util.numeric import byte_to_length
 
-from .matching import POSITION_STRIDE, PostingCache
+from .matching import POSITION_STRIDE, Lru, PostingCache
 
 TERM_SCORE_CACHE = 4096  # scored terms kept per generation
 
@@ -37,26 +34,15 @@ class Scorer:
         self.k1 = weighting.K1
         self.b_default = weighting.B
         self.b_field = dict(getattr(weighting, "_field_B", {}))
-        self.capacity = capacity
         self._lengths: dict[str, np.ndarray] = {}
-        self._terms: OrderedDict[tuple[str, object], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._terms = Lru(capacity)
 
     # -- terms -------------------------------------------------------------------
     def term_scores(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, BM25F scores) of one term, unboosted."""
         ids, weights = self.postings.postings(field, text)
-        key = (field, text)
-        with self._lock:
-            scores = self._terms.get(key)
-            if scores is not None and scores.size == ids.size:
-                self._terms.move_to_end(key)
-                return ids, scores
-        scores = self._score_term(field, text, ids, weights)
-        with self._lock:
-            self._terms[key] = scores
-            while len(self._terms) > self.capacity:
-                self._terms.popitem(last=False)
+        scores = self._terms.get((field, text),
+                                 lambda: self._score_term(field, text, ids, weights))
         return ids, scores
 
     def _score_term(self, field: str, text, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -146,3 +146,24 @@ def test_boosted_compounds_and_dismax(corpus_backend):
               query.AndMaybe(query.Or([dose, clots]), query.Term("section", "dosage",
                                                                   boost=10.0))):
         assert_same_scores(snapshot, q)
+
+
+def test_lru_keeps_the_recently_used_within_its_cost():
+    from search.matching import Lru
+
+    made = []
+    cache = Lru(10, cost=len)
+
+    def make(value):
+        def build():
+            made.append(value)
+            return value
+        return build
+
+    assert cache.get("a", make("aaaa")) == "aaaa"
+    cache.get("b", make("bbbb"))
+    assert cache.get("a", make("other")) == "aaaa"  # a hit: not made again
+    cache.get("c", make("cccc"))  # 12 > 10: the least recently used ("b") goes
+    assert cache.get("b", make("BBBB")) == "BBBB"
+    assert made == ["aaaa", "bbbb", "cccc", "BBBB"]
+    assert cache.get("huge", make("x" * 50)) == "x" * 50  # over budget alone: still kept

@@ -16,16 +16,12 @@ from search.backends.typesense_client import TypesenseClient
 from search.backends.typesense_server import start_server
 from search.backends.typesense_sync import current_collection, sync_typesense
 from search.cli import main
-from search.indexer import section_documents
-from search.parsing import iter_corpus
 from search.query import SearchRequest
-from search.schema import SEARCH_FIELDS, body_analyzer
-from search.vocabulary import default_vocabulary
 from web import create_app
 
+from .brute import FACETS, brute_force, plain_sections
 from .conftest import DATA, copy_corpus
 
-FACETS = ("drug", "indication", "section", "class")
 QUERIES = ["", "infections", "dose", "blood", "pregnancy", "kidney function",
            "nonexistentword"]
 
@@ -81,46 +77,10 @@ def test_the_body_has_the_whoosh_shape(typesense, backend):
             assert set(hit.get("sections", [{}])[0]) == set(other.get("sections", [{}])[0])
 
 
-# -- facets: a brute-force count over the parsed documents, as tests/test_facets.py ----------
+# -- facets: against the brute-force count of tests/brute.py ------------------------------
 @pytest.fixture(scope="module")
 def documents(built):
-    analyzer = body_analyzer()
-    docs = []
-    for monograph in iter_corpus(built[0]):
-        for doc in section_documents(monograph, default_vocabulary()):
-            docs.append({
-                "id": doc["id"],
-                "drug": {doc["drug"]},
-                "indication": {slug for slug in doc["indications"].split(",") if slug},
-                "section": {doc["section"]},
-                "class": {slug for slug in doc["drug_class"].split(",") if slug},
-                "words": {token.text for field in SEARCH_FIELDS
-                          for token in analyzer(doc[field])},
-            })
-    return docs
-
-
-def brute_force(documents, labels, q, filters):
-    stems = [t.text for t in body_analyzer()(q)]
-    matching = [d for d in documents if all(s in d["words"] for s in stems)] if q else documents
-
-    def passes(doc, skip):
-        return all(not filters[f] or set(filters[f]) & doc[f] for f in FACETS if f != skip)
-
-    facets = {}
-    for facet in FACETS:
-        counts = {value: 0 for value in filters[facet]}
-        for doc in matching:
-            if passes(doc, facet):
-                for value in doc[facet]:
-                    counts[value] = counts.get(value, 0) + 1
-        buckets = [{"value": v, "label": labels[facet].get(v, v), "count": c,
-                    "selected": v in filters[facet]}
-                   for v, c in counts.items() if c or v in filters[facet]]
-        buckets.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
-        facets[facet] = buckets
-    selected = [d["id"] for d in matching if passes(d, None)]
-    return selected, facets
+    return plain_sections(built[0])
 
 
 @pytest.fixture(scope="module")
