@@ -76,9 +76,16 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
 
 def _read_query(snapshot: Snapshot, request: SearchRequest
                 ) -> tuple[QueryPlan | None, whoosh_query.Query | None, whoosh_query.Query | None]:
-    """(plan or None, matching query or None for browse, ranking-only query)."""
+    """(plan or None, matching query or None for browse, ranking-only query). Kept per
+    generation: a reader clicking through facets and pages asks the same words again."""
     if not request.q:
         return None, None, None
+    return snapshot.plans.get((request.q, request.literal),
+                              lambda: _read_words(snapshot, request))
+
+
+def _read_words(snapshot: Snapshot, request: SearchRequest
+                ) -> tuple[QueryPlan | None, whoosh_query.Query | None, whoosh_query.Query | None]:
     if request.literal or has_syntax(request.q):
         return None, parse_query(request.q, snapshot.parser), None
     plan = understand(request.q, snapshot.lexicon, lambda word: _is_index_word(snapshot, word))

@@ -129,7 +129,7 @@ def read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     for leaf, base in reader.leaf_readers():
         if (field, btext) not in leaf:
             continue
-        leaf_ids, leaf_weights = _leaf_postings(leaf.postings(field, btext))
+        leaf_ids, leaf_weights = leaf_postings(leaf.postings(field, btext))
         ids.append(leaf_ids + base)
         weights.append(leaf_weights)
     if not ids:
@@ -137,7 +137,7 @@ def read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(weights)
 
 
-def _leaf_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+def leaf_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(matcher, W3LeafMatcher):
         # A block at a time: Whoosh's per-posting id()/weight()/next() calls cost ~1 us
         # each, which is 70 ms for a word in every section of 70k. These are the block
@@ -187,7 +187,7 @@ def read_positions(reader, field: str, text) -> np.ndarray:
             continue
         matcher = leaf.postings(field, btext)
         if isinstance(matcher, W3LeafMatcher):
-            # A block at a time, as in _leaf_postings.
+            # A block at a time, as in leaf_postings.
             while matcher.is_active():
                 matcher._read_ids()
                 matcher._read_values()

@@ -16,7 +16,7 @@ from whoosh.scoring import BM25F
 from . import store
 from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
-from .matching import PostingCache
+from .matching import Lru, PostingCache
 from .query import build_parser
 from .schema import SCHEMA_VERSION, SEARCH_FIELDS
 from .scoring import Scorer
@@ -24,6 +24,8 @@ from .suggest import Suggester
 from .typos import NameIndex
 from .understanding import Lexicon
 from .vocabulary import default_vocabulary
+
+PLAN_CACHE_SIZE = 2048  # read queries kept per generation
 
 
 @dataclass
@@ -52,6 +54,11 @@ class Snapshot:
     @cached_property
     def postings(self) -> PostingCache:
         return PostingCache(self.searcher, self.facets.size, self.facets.live)
+
+    @cached_property
+    def plans(self) -> Lru:
+        """(q, literal) -> what engine._read_query made of it."""
+        return Lru(PLAN_CACHE_SIZE)
 
     @cached_property
     def scorer(self) -> Scorer:
