@@ -78,7 +78,13 @@ def summary(samples: list[float], digits: int = 2) -> dict:
 
 def run(monographs: int, rounds: int, seed: int, typesense: bool = True,
         source: Path | None = None) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="monosearch-bench-"))
+    """Every figure, from a corpus and index in a temporary folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="monosearch-bench-") as work:
+        return _run(Path(work), monographs, rounds, seed, typesense, source)
+
+
+def _run(work: Path, monographs: int, rounds: int, seed: int, typesense: bool,
+         source: Path | None) -> dict:
     corpus, index = work / "corpus", work / "index"
     if source is not None:  # a real corpus: copied, since the run edits files
         shutil.copytree(source, corpus)
