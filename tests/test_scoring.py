@@ -167,3 +167,22 @@ def test_lru_keeps_the_recently_used_within_its_cost():
     assert cache.get("b", make("BBBB")) == "BBBB"
     assert made == ["aaaa", "bbbb", "cccc", "BBBB"]
     assert cache.get("huge", make("x" * 50)) == "x" * 50  # over budget alone: still kept
+
+
+def test_positions_equal_whooshs_decoding(corpus_backend):
+    from search.matching import POSITION_STRIDE, read_positions
+
+    snapshot = _snapshot(corpus_backend)
+    reader = snapshot.searcher.reader()
+    checked = 0
+    for field in ("body", "heading"):
+        for text in list(reader.lexicon(field))[:300]:
+            expected = []
+            matcher = reader.postings(field, text)
+            while matcher.is_active():
+                expected += [matcher.id() * POSITION_STRIDE + p
+                             for p in matcher.value_as("positions")]
+                matcher.next()
+            assert read_positions(reader, field, text).tolist() == expected
+            checked += len(expected)
+    assert checked > 2000
