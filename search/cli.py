@@ -39,6 +39,8 @@ def build_argparser() -> argparse.ArgumentParser:
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="wait this long for a running reindex instead of exiting 75")
     run.add_argument("--quiet", action="store_true", help="print only problems")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="processes for a batch of 400+ changed files (default: up to 2)")
 
     find = commands.add_parser("query", help="search the index")
     find.add_argument("text", nargs="?", default="", help="query text (empty: browse)")
@@ -103,7 +105,8 @@ def run_reindex(args) -> int:
     index = args.index or default_index()
     progress = _progress_bar if sys.stderr.isatty() and not args.quiet else None
     try:
-        report = reindex(corpus, index, full=args.full, wait=args.wait, progress=progress)
+        report = reindex(corpus, index, full=args.full, wait=args.wait, progress=progress,
+                         workers=args.workers)
     except CorpusNotFound as err:
         return _fail(err, EXIT_USAGE)
     except IndexLocked as err:

@@ -112,10 +112,11 @@ def vocabulary_fingerprint() -> str:
 
 
 def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: float = 0.0,
-            progress: Progress | None = None, vocabulary: Vocabulary | None = None
-            ) -> ReindexReport:
+            progress: Progress | None = None, vocabulary: Vocabulary | None = None,
+            workers: int | None = None) -> ReindexReport:
     """Bring the index in step with the corpus folder. Only changed files are parsed
-    and rewritten unless ``full``; the result becomes live atomically."""
+    and rewritten unless ``full``; the result becomes live atomically. ``workers``:
+    processes for a large batch (default: MONOSEARCH_INDEX_WORKERS, else up to 2)."""
     started = time.perf_counter()
     if not corpus_dir.is_dir():
         raise CorpusNotFound(f"corpus folder not found: {corpus_dir}")
@@ -123,17 +124,17 @@ def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: floa
     with store.reindex_lock(index_dir, wait):
         store.collect_garbage(index_dir)
         try:
-            report = _run(corpus_dir, index_dir, full, progress, vocabulary)
+            report = _run(corpus_dir, index_dir, full, progress, vocabulary, workers)
         except BaseIndexDamaged as err:
             log.warning("%s; rebuilding in full", err)
             store.collect_garbage(index_dir)
-            report = _run(corpus_dir, index_dir, True, progress, vocabulary)
+            report = _run(corpus_dir, index_dir, True, progress, vocabulary, workers)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | None,
-         vocabulary: Vocabulary) -> ReindexReport:
+         vocabulary: Vocabulary, workers: int | None) -> ReindexReport:
     """One reindex under the lock: scan, parse what changed, write and publish."""
     base, old = _incremental_base(index_dir, full)
     report = ReindexReport(full=base is None)
@@ -150,7 +151,8 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     generation = None
     if jobs or removed or base is None:
         generation = _write_generation(index_dir, base, jobs, removed, entries, vocabulary,
-                                       report, progress)
+                                       report, progress, parallel.worker_count(len(jobs),
+                                                                               workers))
     if generation is None:
         report.generation = base
     else:
@@ -233,7 +235,8 @@ def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary) -> dict:
 
 def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, Path, str]],
                       removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary,
-                      report: ReindexReport, progress: Progress | None) -> str | None:
+                      report: ReindexReport, progress: Progress | None, workers: int
+                      ) -> str | None:
     """Parse and write the changed monographs into a new generation and publish it;
     None when nothing was written (every changed file was rejected)."""
     number = store.next_generation_number(index_dir)
@@ -246,7 +249,6 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
         except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
             raise BaseIndexDamaged(f"generation {base} cannot be opened ({err})") from None
     old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
-    workers = parallel.worker_count(len(jobs))
     writer = open_writer(index, timeout=WRITER_TIMEOUT_SECONDS)
     try:
         for slug in removed:

@@ -39,12 +39,20 @@ WORKER_LIMIT_MB = 1024
 Job = tuple[str, Path, str]  # (slug, file, path as shown in messages)
 
 
-def worker_count(files: int) -> int:
-    """How many processes should index this many changed files."""
-    wanted = os.environ.get(WORKERS_ENV)
-    workers = int(wanted) if wanted else min(2, os.cpu_count() or 1)
-    minimum = int(os.environ.get(MIN_FILES_ENV, PARALLEL_MIN_FILES))
-    return max(1, min(workers, files)) if files >= minimum else 1
+def worker_count(files: int, wanted: int | None = None) -> int:
+    """How many processes should index this many changed files (wanted: the caller's
+    choice, else MONOSEARCH_INDEX_WORKERS, else up to 2 as cores allow)."""
+    if wanted is None:
+        wanted = _setting(WORKERS_ENV, min(2, os.cpu_count() or 1))
+    minimum = _setting(MIN_FILES_ENV, PARALLEL_MIN_FILES)
+    return max(1, min(wanted, files)) if files >= minimum else 1
+
+
+def _setting(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default  # a mistyped setting should not stop a reindex
 
 
 def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, workers: int

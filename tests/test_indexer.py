@@ -287,3 +287,17 @@ def test_workers_build_the_same_index_as_one_process(tmp_path, monkeypatch):
                    for r in b["results"])
     first.close()
     second.close()
+
+
+def test_worker_count(monkeypatch):
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    monkeypatch.delenv(parallel.MIN_FILES_ENV, raising=False)
+    assert parallel.worker_count(10) == 1  # a small batch stays in the reindex process
+    assert parallel.worker_count(5000, wanted=3) == 3
+    assert parallel.worker_count(5000, wanted=0) == 1
+    monkeypatch.setenv(parallel.WORKERS_ENV, "4")
+    assert parallel.worker_count(5000) == 4
+    monkeypatch.setenv(parallel.WORKERS_ENV, "four")
+    assert parallel.worker_count(5000) == min(2, os.cpu_count() or 1)
+    monkeypatch.setenv(parallel.MIN_FILES_ENV, "1")
+    assert parallel.worker_count(3, wanted=8) == 3  # never more workers than files
