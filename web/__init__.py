@@ -31,7 +31,8 @@ def _open_backend(config):
         from search.backends.typesense import TypesenseBackend
         return TypesenseBackend(config["TYPESENSE_URL"], config["TYPESENSE_KEY"],
                                 config["TYPESENSE_COLLECTION"])
-    return WhooshBackend(Path(config["INDEX_DIR"]), cache_size=config["RESULT_CACHE_SIZE"])
+    return WhooshBackend(Path(config["INDEX_DIR"]), cache_size=config["RESULT_CACHE_SIZE"],
+                         freeze_gc=config["FREEZE_GC"] and not config["TESTING"])
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RESULT_CACHE_SIZE=int(os.environ.get("MONOSEARCH_RESULT_CACHE", "1024")),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         BACKEND=os.environ.get("MONOSEARCH_BACKEND", "whoosh"),  # or "typesense"
+        FREEZE_GC=True,  # a server process (not under TESTING): see WhooshBackend
         TYPESENSE_URL=os.environ.get("MONOSEARCH_TYPESENSE_URL", "http://127.0.0.1:8108"),
         TYPESENSE_KEY=os.environ.get("MONOSEARCH_TYPESENSE_KEY", ""),
         TYPESENSE_COLLECTION=os.environ.get("MONOSEARCH_TYPESENSE_COLLECTION", "monographs"),

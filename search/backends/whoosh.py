@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -25,8 +26,14 @@ RESULT_CACHE_SIZE = 1024  # bodies kept per process (MONOSEARCH_RESULT_CACHE; 0:
 class WhooshBackend:
     """Answers searches from the live generation of an index folder."""
 
-    def __init__(self, index_dir: Path, cache_size: int = RESULT_CACHE_SIZE):
+    def __init__(self, index_dir: Path, cache_size: int = RESULT_CACHE_SIZE,
+                 freeze_gc: bool = False):
         self.index_dir = Path(index_dir)
+        # In a server process: after each swap, move what exists (the snapshot's few
+        # hundred thousand objects, which live as long as the generation) out of the
+        # cyclic collector's view. A full collection over them took 74 ms at 70k
+        # sections and landed on whichever request triggered it.
+        self.freeze_gc = freeze_gc
         self._snapshot: Snapshot | None = None
         self._pointer: tuple | None = None
         self._failure: tuple[tuple | None, str] | None = None  # (pointer, reason)
@@ -79,6 +86,10 @@ class WhooshBackend:
                 self._snapshot = fresh
                 with self._cache_lock:
                     self._cache.clear()  # keyed by generation anyway; free the memory now
+                if self.freeze_gc:
+                    gc.unfreeze()  # the retired generation's objects become collectable
+                    gc.collect()
+                    gc.freeze()
                 log.info("serving index generation %s", generation)
             self._pointer = pointer
             return self._snapshot
