@@ -92,6 +92,8 @@ def _run(work: Path, monographs: int, rounds: int, seed: int, typesense: bool,
     else:
         paths = generate_corpus(corpus, monographs, seed=seed)
     full = reindex(corpus, index, full=True)
+    rejected = {error.path for error in full.errors}  # a real folder may have broken files
+    paths = [path for path in paths if str(path) not in rejected]
     rng = random.Random(seed)
     incremental = {}
     for changed in (1, 100):
@@ -158,6 +160,7 @@ def _run(work: Path, monographs: int, rounds: int, seed: int, typesense: bool,
         "corpus": str(source) if source else "synthetic",
         "monographs": full.monographs,
         "sections": full.sections,
+        "rejected_files": len(full.errors),
         "full_reindex_s": round(full.seconds, 2),
         "sections_per_s": round(full.sections / full.seconds, 1),
         "incremental_1_s": round(incremental[1], 3),

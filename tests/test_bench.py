@@ -21,3 +21,14 @@ def test_harness_on_a_real_folder_leaves_it_untouched():
     results = run(monographs=0, rounds=1, seed=3, typesense=False, source=corpus)
     assert results["corpus"] == str(corpus) and results["monographs"] == len(before)
     assert {p: p.read_bytes() for p in corpus.rglob("*.md")} == before
+
+
+def test_harness_on_a_folder_with_broken_files(tmp_path):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "corpus", corpus)
+    (corpus / "empty.md").write_text("")
+    results = run(monographs=0, rounds=1, seed=3, typesense=False, source=corpus)
+    assert results["rejected_files"] == 1
+    assert results["monographs"] == len(list(corpus.glob("*.md"))) - 1
