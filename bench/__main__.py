@@ -45,7 +45,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def query_mix(corpus: Path, rng: random.Random) -> list[SearchRequest]:
     names = sorted(p.stem for p in corpus.rglob("*.md"))
-    drug = rng.choice(names)
+    drug = rng.choice([name for name in names if len(name) >= 5] or names)
     typo = drug[:2] + drug[3] + drug[2] + drug[4:]  # transposed letters
     plain = [
         "dose", "infections", "blood pressure", "liver enzymes", '"side effects"',
