@@ -1,10 +1,9 @@
-"""Which documents a query matches, as a numpy mask, from cached posting lists.
+"""Postings and word positions read from Whoosh once per generation, as numpy arrays.
 
 Facet counts need every match, not just the top ten, and Whoosh finds them by walking
-its matcher tree one document at a time in Python. Here each term's documents are read
-once per generation (an LRU of arrays) and the tree is combined with numpy boolean
-operations. A node this module does not know (a phrase, say) is handed to Whoosh on its
-own, so the answer is always exactly Whoosh's.
+its matcher tree one document at a time in Python. Here each term's documents, weights
+and positions are read a block at a time and kept in LRU caches per generation;
+search/scoring.py combines them into match masks and scores.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
-from whoosh import query
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
 POSTING_CACHE_TERMS = 4096  # term arrays kept per generation
@@ -62,9 +60,6 @@ class PostingCache:
         # common word has hundreds of thousands.
         self._positions = Lru(POSITION_CACHE_ENTRIES, cost=lambda found: found.size)
 
-    def ids(self, field: str, text) -> np.ndarray:
-        return self.postings(field, text)[0]
-
     def postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(ascending docnums, posting weights) of a term; empty arrays when absent."""
         return self._postings.get((field, text), lambda: read_postings(
@@ -75,45 +70,6 @@ class PostingCache:
         ascending."""
         return self._positions.get((field, text), lambda: read_positions(
             self.searcher.reader(), field, text))
-
-    def mask(self, q: query.Query) -> np.ndarray:
-        """Documents matching q (deleted ones excluded), exactly as Whoosh would."""
-        return self._mask(q) & self.live
-
-    def _mask(self, q: query.Query) -> np.ndarray:
-        if q is query.NullQuery:
-            return np.zeros(self.size, dtype=bool)
-        if isinstance(q, query.Every) and not q.fieldname:
-            return self.live.copy()
-        if type(q) is query.Term:
-            mask = np.zeros(self.size, dtype=bool)
-            mask[self.ids(q.fieldname, q.text)] = True
-            return mask
-        if type(q) in (query.Or, query.DisjunctionMax) and not getattr(q, "minmatch", 0):
-            return self._combine(q.subqueries, np.logical_or)
-        if type(q) is query.And:
-            return self._combine(q.subqueries, np.logical_and)
-        if type(q) is query.AndMaybe:  # the optional side only ranks
-            return self._mask(q.a)
-        if type(q) is query.AndNot:
-            return self._mask(q.a) & ~self._mask(q.b)
-        if type(q) is query.Not:
-            return self.live & ~self._mask(q.query)
-        return self._whoosh(q)
-
-    def _combine(self, parts, operation) -> np.ndarray:
-        if not parts:
-            return np.zeros(self.size, dtype=bool)
-        result = self._mask(parts[0])
-        for part in parts[1:]:
-            operation(result, self._mask(part), out=result)
-        return result
-
-    def _whoosh(self, q: query.Query) -> np.ndarray:
-        mask = np.zeros(self.size, dtype=bool)
-        docs = np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
-        mask[docs] = True
-        return mask
 
 
 def read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
