@@ -12,7 +12,7 @@ from .conftest import ROOT
 
 
 def search(backend, q, **kwargs):
-    return backend.search(SearchRequest(q=q, **kwargs))
+    return backend.search(SearchRequest(q=q, **kwargs), use_cache=False)
 
 
 def drugs_in_order(body):
@@ -172,17 +172,23 @@ def test_zero_results_come_with_a_suggestion(corpus_backend, q, kind, value):
         {"kind": s["kind"], "value": s["value"]} for s in body["suggestions"]]
 
 
-def test_group_by_drug_pages_through_drugs(corpus_backend):
-    flat = search(corpus_backend, "infection", literal=True, per_page=100)
+@pytest.mark.parametrize("q, scan", [("infection", None), ("infection", 1), ("insulin", 1),
+                                     ("thyroid", 1)])
+def test_group_by_drug_pages_through_drugs(corpus_backend, monkeypatch, q, scan):
+    if scan:  # look at too few sections at first, so the widening loop must run ("insulin"
+        # and "thyroid" have several sections of one drug at the top)
+        from search import engine
+        monkeypatch.setattr(engine, "GROUP_SCAN", scan)
+        monkeypatch.setattr(engine, "GROUP_SCAN_MIN", scan)
+    flat = search(corpus_backend, q, literal=True, per_page=100)
     drugs = drugs_in_order(flat)
-    first = search(corpus_backend, "infection", literal=True, group="drug", per_page=4)
-    second = search(corpus_backend, "infection", literal=True, group="drug", per_page=4,
-                    page=2)
+    first = search(corpus_backend, q, literal=True, group="drug", per_page=4)
+    second = search(corpus_backend, q, literal=True, group="drug", per_page=4, page=2)
     assert first["total_groups"] == len(set(h["drug"] for h in flat["results"]))
     assert first["total"] == flat["total"]
     groups = [g["drug"] for g in first["results"] + second["results"]]
     assert groups == drugs[:8]  # groups in the order of each drug's best section
-    for group in first["results"]:
+    for group in first["results"] + second["results"]:
         ids = [s["id"] for s in group["sections"]]
         expected = [h["id"] for h in flat["results"] if h["drug"] == group["drug"]][:3]
         assert ids == expected
