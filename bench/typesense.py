@@ -55,4 +55,3 @@ def close_typesense(handle: TypesenseHandle) -> None:
     handle.server.stop()
 
 
-close = close_typesense  # bench.fts5 has no close; both names work

@@ -72,7 +72,7 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
         "relaxed": relaxed,
         "group": group,
         "total_groups": total_groups,
-        "suggestions": (_suggestions(snapshot, request.q, corrected)
+        "suggestions": (zero_result_suggestions(snapshot, request.q, corrected)
                         if total == 0 and request.q else []),
         "disclaimer": DISCLAIMER,
     }
@@ -218,8 +218,10 @@ def _corrected(snapshot: Snapshot, request: SearchRequest, plan: QueryPlan | Non
                               snapshot.spelling, skip=handled)
 
 
-def _suggestions(snapshot: Snapshot, text: str, corrected: str | None) -> list[dict]:
-    """Something to try when nothing matched: a spelling, close drug names, classes."""
+def zero_result_suggestions(snapshot, text: str, corrected: str | None) -> list[dict]:
+    """Something to try when nothing matched: a spelling, close drug names, classes.
+    ``snapshot`` is anything with a ``lexicon`` and ``title()`` (the Typesense backend
+    passes its generation)."""
     found: list[dict] = []
     if corrected:
         found.append({"kind": "spelling", "value": corrected, "label": corrected})

@@ -129,19 +129,47 @@ def _buckets(facet: Facet, counts: np.ndarray, selected: Sequence[str]) -> list[
     shown = [{"value": facet.values[code], "label": facet.labels[code],
               "count": int(counts[code]), "selected": facet.values[code] in chosen}
              for code in codes.tolist()]
+
+    def count_of(value: str) -> int:
+        code = facet.code_of(value)
+        return int(counts[code]) if code is not None else 0
+
+    def label_of(value: str) -> str:
+        code = facet.code_of(value)
+        return facet.labels[code] if code is not None else value
+
+    return _with_selected(shown, selected, count_of, label_of)
+
+
+def buckets_from_counts(counts: Mapping[str, int], labels: Mapping[str, str],
+                        selected: Sequence[str]) -> list[dict]:
+    """The same buckets from a value -> count mapping (for a backend that counts)."""
+    chosen = set(selected)
+    shown = [{"value": value, "label": labels.get(value, value), "count": count,
+              "selected": value in chosen} for value, count in counts.items() if count]
+    shown.sort(key=_bucket_order)
+    return _with_selected(shown[:FACET_LIMIT], selected, lambda v: counts.get(v, 0),
+                          lambda v: labels.get(v, v))
+
+
+def _with_selected(shown: list[dict], selected: Sequence[str], count_of, label_of
+                   ) -> list[dict]:
+    """Selected values are always listed, with their count (0 if need be)."""
     values = {b["value"] for b in shown}
     extra = False
     for value in selected:
         if value not in values:
-            code = facet.code_of(value)
-            count = int(counts[code]) if code is not None else 0
-            label = facet.labels[code] if code is not None else value
-            shown.append({"value": value, "label": label, "count": count, "selected": True})
+            shown.append({"value": value, "label": label_of(value), "count": count_of(value),
+                          "selected": True})
             values.add(value)
             extra = True
     if extra:
-        shown.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
+        shown.sort(key=_bucket_order)
     return shown
+
+
+def _bucket_order(bucket: dict) -> tuple:
+    return (-bucket["count"], bucket["label"].lower(), bucket["value"])
 
 
 def build_facet_table(reader, manifest: dict) -> FacetTable:

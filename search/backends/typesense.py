@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .. import DISCLAIMER
+from ..engine import GROUP_SECTIONS, zero_result_suggestions
 from ..errors import IndexNotBuilt
+from ..facets import FACET_FIELDS, buckets_from_counts
 from ..highlight import highlight_snippet, leading_snippet
 from ..query import SearchRequest, has_syntax, plain_words
 from ..sections import SECTION_TYPES, section_label
@@ -28,17 +30,12 @@ from .typesense_client import TypesenseClient, TypesenseError
 from .typesense_sync import DEFAULT_COLLECTION, QUERY_FIELDS, analyzed, current_collection
 
 ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
-FACET_LIMIT = 100  # buckets returned per facet, as search.facets
 # Values asked of Typesense per facet; we sort them by count then label and show 100.
 # All 10,000 drugs of a large corpus made a search 200+ ms (36 ms with 250). Typesense
 # picks which values to return by count alone, so where more than 250 values tie at
 # the count of the 100th bucket, the 100 shown may be other ties than Whoosh shows.
 MAX_FACET_VALUES = 250
-GROUP_SECTIONS = 3
 WORD_CACHE_SIZE = 50_000  # "is this word in the index" answers kept per process
-# request facet -> Typesense field
-FACET_FIELDS = {"drug": "drug", "indication": "indications", "section": "section",
-                "class": "drug_class"}
 NOTHING = "position:<0"  # a filter no document passes (only unknown values selected)
 
 
@@ -54,7 +51,7 @@ class Generation:
     labels: dict[str, dict[str, str]]  # facet -> value -> label
     sections: int
 
-    def title(self, slug: str) -> str:  # engine._suggestions reads these two names
+    def title(self, slug: str) -> str:  # engine.zero_result_suggestions reads these
         return self.monographs.get(slug, {}).get("title", slug)
 
     @cached_property
@@ -191,22 +188,8 @@ def facet_buckets(results: list[dict], counted: list[str], request: SearchReques
         for facet in result.get("facet_counts", []):
             name = fields[facet["field_name"]]
             counts[name] = {c["value"]: c["count"] for c in facet["counts"]}
-    buckets = {}
-    for name in FACET_FIELDS:
-        chosen = request.filters[name]
-        items = [{"value": value, "label": labels[name].get(value, value), "count": count,
-                  "selected": value in chosen} for value, count in counts[name].items() if count]
-        items.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
-        shown = items[:FACET_LIMIT]
-        present = {b["value"] for b in shown}
-        for value in chosen:
-            if value not in present:
-                shown.append({"value": value, "label": labels[name].get(value, value),
-                              "count": counts[name].get(value, 0), "selected": True})
-                present.add(value)
-        shown.sort(key=lambda b: (-b["count"], b["label"].lower(), b["value"]))
-        buckets[name] = shown
-    return buckets
+    return {name: buckets_from_counts(counts[name], labels[name], request.filters[name])
+            for name in FACET_FIELDS}
 
 
 def format_hit(hit: dict, generation: Generation) -> dict:
@@ -326,8 +309,7 @@ class TypesenseBackend:
         total = results[1]["found"]
         suggestions = []
         if total == 0 and request.q:
-            from ..engine import _suggestions  # same suggestions as Whoosh's engine
-            suggestions = _suggestions(generation, request.q, None)
+            suggestions = zero_result_suggestions(generation, request.q, None)
         return {
             "query": request.q, "corrected": None, "total": total, "page": request.page,
             "per_page": request.per_page, "took_ms": 0.0, "results": hits,
