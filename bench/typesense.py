@@ -53,5 +53,3 @@ def search_typesense(handle: TypesenseHandle, request: SearchRequest) -> dict:
 def close_typesense(handle: TypesenseHandle) -> None:
     handle.backend.close()
     handle.server.stop()
-
-

@@ -50,11 +50,8 @@ class PostingCache:
     """Document numbers, weights and positions of (field, term) pairs for one searcher,
     least recently used out."""
 
-    def __init__(self, searcher, size: int, live: np.ndarray,
-                 capacity: int = POSTING_CACHE_TERMS):
+    def __init__(self, searcher, capacity: int = POSTING_CACHE_TERMS):
         self.searcher = searcher
-        self.size = size
-        self.live = live
         self._postings = Lru(capacity)
         # Positions are kept within a budget of entries rather than of terms, since a
         # common word has hundreds of thousands.

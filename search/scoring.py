@@ -26,11 +26,11 @@ _BYTE_LENGTHS = np.array([0.0] + [float(byte_to_length(b)) for b in range(1, 256
 class Scorer:
     """Scores one generation's documents for Whoosh queries, as Whoosh's BM25F would."""
 
-    def __init__(self, searcher, postings: PostingCache, capacity: int = TERM_SCORE_CACHE):
+    def __init__(self, searcher, postings: PostingCache, size: int,
+                 capacity: int = TERM_SCORE_CACHE):
         self.searcher = searcher
         self.postings = postings
-        self.size = postings.size
-        self.live = postings.live
+        self.size = size  # docnums run from 0 to size - 1 (deleted ones included)
         weighting = searcher.weighting
         self.k1 = weighting.K1
         self.b_default = weighting.B

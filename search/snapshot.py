@@ -53,7 +53,7 @@ class Snapshot:
 
     @cached_property
     def postings(self) -> PostingCache:
-        return PostingCache(self.searcher, self.facets.size, self.facets.live)
+        return PostingCache(self.searcher)
 
     @cached_property
     def plans(self) -> Lru:
@@ -62,7 +62,7 @@ class Snapshot:
 
     @cached_property
     def scorer(self) -> Scorer:
-        return Scorer(self.searcher, self.postings)
+        return Scorer(self.searcher, self.postings, self.facets.size)
 
     @cached_property
     def suggester(self) -> Suggester:
