@@ -109,8 +109,10 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
     reader = searcher.reader()
     facets = build_facet_table(reader, manifest)
     drug = facets.facets["drug"]
-    drug_of = np.full(facets.size, -1, dtype=np.int64)
-    drug_of[drug.docs] = drug.codes
+    drug_of = drug.dense  # one drug per section: the facet's own code per docnum
+    if drug_of is None:
+        raise IndexNotBuilt(f"index {folder} has sections with two drugs; "
+                            "run `monosearch reindex --full`")
     positions = reader.column_reader("position")
     position = np.fromiter((positions[d] for d in range(facets.size)), dtype=np.int64,
                            count=facets.size)
