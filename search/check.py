@@ -61,6 +61,8 @@ def check_monograph(monograph: Monograph, vocabulary: Vocabulary) -> list[Findin
         warn("no front matter (title taken from the H1; add 'layout' and 'title')", 1)
     elif "layout" not in monograph.front_matter:
         warn("front matter has no 'layout'", 1)
+    for line, message in monograph.notes:
+        warn(message, line)
     present = {s.type for s in monograph.sections}
     for kind in STANDARD_SECTIONS:
         if kind not in present:

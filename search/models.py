@@ -31,11 +31,15 @@ class Monograph:
     line_count: int = 0
     front_matter: dict = field(default_factory=dict, compare=False, hash=False)
     content_hash: str = ""
+    # (line, message) about the page's format for the corpus check: sections marked
+    # with '## ' headings or bold labels instead of '### ', headings written in bold.
+    notes: tuple[tuple[int, str], ...] = field(default=(), compare=False, hash=False)
 
     def as_dict(self) -> dict:
-        """JSON-ready form (front matter and hash left out), as golden files hold it."""
+        """JSON-ready form (front matter, hash and notes left out), as golden files
+        hold it."""
         data = asdict(self)
-        del data["front_matter"], data["content_hash"]
+        del data["front_matter"], data["content_hash"], data["notes"]
         return _lists(data)
 
     def section_of_type(self, section_type: str) -> Section | None:

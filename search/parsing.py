@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -25,7 +26,14 @@ SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 _FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
 _H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$")
+_H2_RE = re.compile(r"^##(?!#)[ \t]*(.*?)[ \t#]*$")
 _H3_RE = re.compile(r"^###(?!#)[ \t]*(.*?)[ \t#]*$")
+_H4_RE = re.compile(r"^####(?!#)[ \t]*(.*?)[ \t#]*$")
+# A bold label at the start of a line: "**Usage:**", "**Usage**:", "__Dosage__",
+# "**Generic Name:** Furosemide" (the rest of the line is the section's first text).
+_BOLD_LABEL_RE = re.compile(r"^\s{0,3}(\*\*|__)(?P<label>[^*_\n]{1,60}?)\1(?P<rest>.*)$")
+_WRAPPED_BOLD_RE = re.compile(r"^(?:\*\*|__)(.+?)(?:\*\*|__)\s*:?$")
+MAX_PART_CHARS = 80  # a part name longer than this is text, not a name
 _DISCLAIMER_RE = re.compile(r"^\s*(\*\*|__)\s*disclaimer\s*:?\s*(\*\*|__)", re.IGNORECASE)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
@@ -178,35 +186,18 @@ def _text_list(front_matter: dict, key: str, path: str) -> tuple[str, ...]:
 
 def _parse_body(lines: list[str], start: int, front_matter: dict, path: str, slug: str,
                 content_hash: str) -> Monograph:
-    h1: str | None = None
-    h1_line = -1
-    headings: list[tuple[int, str]] = []  # (line index, heading text)
-    in_fence = False
-    for i in range(start, len(lines)):
-        line = lines[i]
-        if _FENCE_RE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        if h1 is None and not headings and (match := _H1_RE.match(line)):
-            h1, h1_line = match.group(1).strip(), i
-        elif match := _H3_RE.match(line):
-            heading = match.group(1).strip().rstrip(":").strip()
-            if not heading:
-                raise MonographError(path, "section heading '###' has no text", i + 1)
-            headings.append((i, heading))
-
+    h1, h1_line, markers = _scan(lines, start, path)
     fm_title = front_matter.get("title")
     title = str(fm_title).strip() if fm_title is not None and str(fm_title).strip() else h1
     if not title:
         raise MonographError(path, "no title (no front matter 'title' and no '# ' heading)")
+    headings, candidates, notes = _choose_sections(markers)
     if not headings:
-        raise MonographError(path, "no '### ' section")
-
-    sections, disclaimer = _split_sections(lines, headings)
+        raise MonographError(path, "no '### ' section, and no '## ' heading or bold label "
+                                   "(such as '**Usage:**') names a standard section")
+    sections, disclaimer = _split_sections(lines, headings, candidates)
     intro_start = h1_line + 1 if h1_line >= 0 else start
-    intro = "\n".join(lines[intro_start: headings[0][0]]).strip()
+    intro = "\n".join(lines[intro_start: headings[0].index]).strip()
     return Monograph(
         slug=slug,
         title=title,
@@ -222,20 +213,158 @@ def _parse_body(lines: list[str], start: int, front_matter: dict, path: str, slu
         line_count=len(lines) - (lines[-1] == ""),
         front_matter=front_matter,
         content_hash=content_hash,
+        notes=tuple(notes),
     )
 
 
-def _split_sections(lines: list[str], headings: list[tuple[int, str]]
+@dataclass(frozen=True)
+class _Marker:
+    """A line that may start a section or name a part of the page."""
+
+    index: int  # line index in the file
+    level: str  # "h2", "h3", "h4", "bold" (a bold label) or "strong" (a bold line alone)
+    heading: str  # heading text, without bold markers or trailing colon
+    rest: str = ""  # text after the heading on the same line ("**Generic Name:** X")
+    bold: bool = False  # "### **Usage**"
+
+    @property
+    def known(self) -> bool:
+        return classify_heading(self.heading) != "other"
+
+
+def _scan(lines: list[str], start: int, path: str) -> tuple[str | None, int, list[_Marker]]:
+    """The H1 and every line that could mark a section, outside code fences."""
+    h1: str | None = None
+    h1_line = -1
+    markers: list[_Marker] = []
+    in_fence = False
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if _FENCE_RE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        if h1 is None and not markers and (match := _H1_RE.match(line)):
+            h1, h1_line = match.group(1).strip(), i
+            continue
+        for level, pattern in (("h3", _H3_RE), ("h2", _H2_RE), ("h4", _H4_RE)):
+            if match := pattern.match(line):
+                heading, rest, bold = _heading_parts(match.group(1))
+                if not heading and level == "h3":
+                    raise MonographError(path, "section heading '###' has no text", i + 1)
+                if heading:
+                    markers.append(_Marker(i, level, heading, rest, bold))
+                break
+        else:
+            if match := _BOLD_LABEL_RE.match(line):
+                label = match.group("label").strip().rstrip(":").strip()
+                rest = match.group("rest").strip().lstrip(":").strip()
+                if label and classify_heading(label) != "other":
+                    markers.append(_Marker(i, "bold", label, rest))
+                elif label and not rest:
+                    markers.append(_Marker(i, "strong", label))
+    return h1, h1_line, markers
+
+
+def _heading_parts(raw: str) -> tuple[str, str, bool]:
+    """(heading, text after it on the line, written in bold): "**Usage**" -> Usage;
+    "Generic Name: Furosemide" -> Generic Name, with Furosemide as text."""
+    text = raw.strip()
+    bold = False
+    if match := _WRAPPED_BOLD_RE.match(text):
+        text, bold = match.group(1).strip(), True
+    text = text.rstrip(":").strip()
+    head, colon, rest = text.partition(":")
+    if colon and rest.strip() and classify_heading(head) != "other":
+        return head.strip().strip("*_").strip(), rest.strip().strip("*_").strip(), bold
+    return text, "", bold
+
+
+def _choose_sections(markers: list[_Marker]) -> tuple[list[_Marker], list[_Marker],
+                                                     list[tuple[int, str]]]:
+    """(section markers, markers that may name a part of the page, notes for the check).
+
+    ``###`` headings are sections, as the format says. A page without them takes its
+    ``##`` headings when one names a standard section, else its bold labels
+    ("**Usage:**") that do. The other headings and bold lines may name the part of the
+    page that follows ("## Paracetamol" in a combination that repeats its headings per
+    ingredient)."""
+    h3 = [m for m in markers if m.level == "h3"]
+    h2 = [m for m in markers if m.level == "h2"]
+    labels = [m for m in markers if m.level == "bold"]
+    notes: list[tuple[int, str]] = []
+    if h3:
+        chosen = h3
+    elif any(m.known for m in h2):
+        chosen = h2
+        notes.append((h2[0].index + 1, "sections are marked with '## ' headings "
+                                       "(the format uses '### ')"))
+    elif labels:
+        chosen = labels
+        notes.append((labels[0].index + 1, f"sections are marked with bold labels such "
+                                           f"as '**{labels[0].heading}:**' (the format "
+                                           f"uses '### {labels[0].heading}')"))
+    else:
+        return [], [], notes
+    notes += [(m.index + 1, f"heading '{m.heading}' is written in bold")
+              for m in chosen if m.bold]
+    level = chosen[0].level
+    candidates = [m for m in markers if m.level != level
+                  and m.level in ("h2", "h4", "strong") and not m.rest]
+    return chosen, candidates, notes
+
+
+def _split_sections(lines: list[str], headings: list[_Marker], candidates: list[_Marker]
                     ) -> tuple[list[Section], str | None]:
-    sections = []
-    anchors: set[str] = set()
+    """Sections between the chosen markers. A section under a heading the page repeats
+    (a combination with Usage, Dosage... once per ingredient) says which part it belongs
+    to: the part named just before its block ("## Paracetamol", "**Paracetamol**", an
+    empty "### Paracetamol"), else its block's Generic Name, else its number."""
+    types = [classify_heading(m.heading) for m in headings]
+    repeated = {t for t in types if t != "other" and types.count(t) > 1}
+    parts: dict[int, str] = {}
+    if repeated:
+        starts = {m.index for m in headings}
+        for marker in candidates:  # a part name opens a block: a section follows it
+            following = next((i for i in range(marker.index + 1, len(lines))
+                              if lines[i].strip()), None)
+            if following in starts:
+                parts[marker.index] = marker.heading
+    spans = []
     disclaimer = None
-    for n, (index, heading) in enumerate(headings):
-        end = headings[n + 1][0] if n + 1 < len(headings) else len(lines)
-        body = lines[index + 1: end]
+    for n, marker in enumerate(headings):
+        end = headings[n + 1].index if n + 1 < len(headings) else len(lines)
+        body = [line for i, line in enumerate(lines[marker.index + 1: end], marker.index + 1)
+                if i not in parts]
+        if marker.rest:
+            body.insert(0, marker.rest)
         if n == len(headings) - 1:
             body, disclaimer = _split_disclaimer(body)
-        markdown = "\n".join(body).strip()
+        spans.append((marker, "\n".join(body).strip()))
+    if repeated:  # an empty "### Paracetamol" before its "### Usage" names a part
+        for marker, markdown in spans:
+            if classify_heading(marker.heading) == "other" and not markdown:
+                parts[marker.index] = marker.heading
+        spans = [(m, text) for m, text in spans if m.index not in parts]
+    sections = []
+    anchors: set[str] = set()
+    part: str | None = None
+    block: str | None = None  # the Generic Name of the current block
+    seen: dict[str, int] = {}
+    part_lines = sorted(parts)
+    for marker, markdown in spans:
+        kind = classify_heading(marker.heading)
+        opened = [i for i in part_lines if i < marker.index]
+        named = parts[opened[-1]] if opened else None
+        if named != part:
+            part, block = named, None
+        if kind == "generic-name":
+            block = _first_line(markdown)
+        seen[kind] = seen.get(kind, 0) + 1
+        heading = marker.heading
+        if kind in repeated:
+            heading = f"{heading} ({part or block or f'part {seen[kind]}'})"
         anchor = base = slugify(heading) or "section"
         counter = 2
         while anchor in anchors:
@@ -244,12 +373,18 @@ def _split_sections(lines: list[str], headings: list[tuple[int, str]]
         sections.append(Section(
             heading=heading,
             anchor=anchor,
-            type=classify_heading(heading),
+            type=kind,
             markdown=markdown,
             text=markdown_to_text(markdown),
-            line=index + 1,
+            line=marker.index + 1,
         ))
     return sections, disclaimer
+
+
+def _first_line(markdown: str) -> str | None:
+    """The first line of a Generic Name section, when it is a name (short)."""
+    line = markdown_to_text(markdown).split("\n", 1)[0].strip()
+    return line if 0 < len(line) <= MAX_PART_CHARS else None
 
 
 def _split_disclaimer(body: list[str]) -> tuple[list[str], str | None]:

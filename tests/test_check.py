@@ -105,3 +105,23 @@ def test_exit_codes_and_formats(tmp_path):
 def test_bundled_corpus_passes_strict_check():
     result = run_check("--strict", ROOT / "corpus")
     assert result.returncode == 0, result.stdout
+
+
+def test_drifted_formats_are_indexed_with_a_warning_each(tmp_path):
+    body = GOOD.replace("### ", "## ").replace("## FAQs", "## **FAQs**")
+    (tmp_path / "h2.md").write_text(body)
+    got = [f for f in findings(tmp_path) if "marked" in f or "bold" in f]
+    assert got == [
+        "h2.md:7: warning: sections are marked with '## ' headings (the format uses '### ')",
+        "h2.md:63: warning: heading 'FAQs' is written in bold",
+    ]
+    assert not [f for f in findings(tmp_path) if "error" in f]
+    labels = GOOD.replace("### Generic Name\n", "**Generic Name:** ").replace("### ", "**")
+    labels = "\n".join(line + ":**" if line.startswith("**") and line[2:].strip() in (
+        "Usage", "Dosage", "Side Effects", "How it Works", "Precautions", "FAQs") else line
+        for line in labels.split("\n"))
+    (tmp_path / "h2.md").write_text(labels)
+    assert [f for f in findings(tmp_path) if "marked" in f] == [
+        "h2.md:7: warning: sections are marked with bold labels such as "
+        "'**Generic Name:**' (the format uses '### Generic Name')"]
+    assert not [f for f in findings(tmp_path) if "missing standard" in f or "error" in f]

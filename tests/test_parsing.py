@@ -138,3 +138,64 @@ def test_iter_corpus_reports_duplicates_and_keeps_others(tmp_path: Path):
     assert good == ["good", "zeta"]
     assert errors == [f"{tmp_path}/b/empty.md: empty file",
                       f"{tmp_path}/b/zeta.md: duplicate slug 'zeta' (also {tmp_path}/a/zeta.md)"]
+
+
+FORMATS = sorted((DATA / "formats").glob("*.md"))
+
+
+@pytest.mark.parametrize("source", FORMATS, ids=lambda p: p.stem)
+def test_drifted_formats_match_golden_files(source):
+    """'## ' headings, bold labels, bold headings and headings repeated per ingredient
+    (golden output read and checked by hand before it was stored)."""
+    golden = DATA / "golden" / "formats" / f"{source.stem}.json"
+    expected = json.loads(golden.read_text(encoding="utf-8"))
+    assert read_monograph(source, source.name).as_dict() == expected
+
+
+def test_repeated_headings_name_their_part():
+    monograph = read_monograph(DATA / "formats" / "repeated-parts.md")
+    assert [(s.heading, s.anchor) for s in monograph.sections] == [
+        ("Generic Name", "generic-name"),
+        ("Usage (Alphadol)", "usage-alphadol"),
+        ("Side Effects (Alphadol)", "side-effects-alphadol"),
+        ("Usage (Betacaine)", "usage-betacaine"),
+        ("Side Effects (Betacaine)", "side-effects-betacaine"),
+        ("FAQs", "faqs"),
+    ]
+    # the part headings are not left inside the section before them
+    assert "## Betacaine" not in monograph.sections[2].markdown
+
+
+@pytest.mark.parametrize("marker", ["## Alphadol", "**Alphadol**", "#### Alphadol",
+                                    "### Alphadol"])
+def test_each_kind_of_part_marker(marker):
+    text = (f"# A + B\n### Generic Name\nA + B\n{marker}\n\n### Usage\nfirst\n"
+            f"{marker.replace('Alphadol', 'Betacaine')}\n### Usage\nsecond\n")
+    monograph = parse_monograph(text, "ab.md")
+    assert [s.heading for s in monograph.sections] == [
+        "Generic Name", "Usage (Alphadol)", "Usage (Betacaine)"]
+    assert [s.text for s in monograph.sections[1:]] == ["first", "second"]
+
+
+def test_repeated_headings_without_names_are_numbered():
+    monograph = parse_monograph("# T\n### Usage\none\n### Usage\ntwo\n", "t.md")
+    assert [(s.heading, s.anchor) for s in monograph.sections] == [
+        ("Usage (part 1)", "usage-part-1"), ("Usage (part 2)", "usage-part-2")]
+
+
+def test_bold_labels_inside_sections_stay_text():
+    """In a '###' page a bold label is text, whatever it says (the seed has many)."""
+    text = "# T\n### Precautions\n**Drug Interactions:**\nMany.\n**Usage:** here too\n"
+    monograph = parse_monograph(text, "t.md")
+    assert [s.type for s in monograph.sections] == ["precautions"]
+    assert "**Usage:** here too" in monograph.sections[0].markdown
+
+
+@pytest.mark.parametrize("text", [
+    "# T\nJust prose about a medicine.\n\nMore prose.\n",
+    "# T\n## Overview\nProse.\n## More\nProse.\n",  # no '##' heading names a section
+    "# T\n**Important:** prose.\n",  # a bold label the format does not know
+])
+def test_pages_without_recognisable_sections_are_rejected(text):
+    error = _reason(text.encode())
+    assert "no '### ' section" in error.reason and "bold label" in error.reason
