@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz.distance import OSA
+
 from .query import plain_words
 from .schema import SEARCH_FIELDS
 
@@ -14,18 +16,9 @@ FIXED_PREFIX = 1  # letters a did-you-mean suggestion must share with the typed 
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein distance (adjacent transpositions count once)."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1,
-                             previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
+    """Damerau-Levenshtein distance with adjacent transpositions counted once (optimal
+    string alignment), from rapidfuzz."""
+    return OSA.distance(a, b)
 
 
 def suggest_correction(text: str, reader, analyzer, dictionary, skip: set[str] = frozenset()

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-
-from .spelling import edit_distance
+from rapidfuzz.distance import OSA
 
 _BUCKETS = 37  # a-z, 0-9, everything else
 _BUCKET_OF = np.full(128, _BUCKETS - 1, dtype=np.int64)
@@ -65,7 +64,7 @@ class NameIndex:
         found = []
         for row in rows[apart <= 2 * max_distance].tolist():
             name = self._names[row]
-            distance = edit_distance(word, name)
+            distance = OSA.distance(word, name)
             if distance <= max_distance:
                 found.append((name, distance))
         return sorted(found, key=lambda item: (item[1], item[0]))

@@ -14,8 +14,30 @@ NAMES = sorted({name.lower() for name in default_vocabulary().brand_names} |
                 "café", "a1c-test"})
 
 
+def reference_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein with adjacent transpositions counted once (optimal string
+    alignment), written out here independently of the library (which uses rapidfuzz)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1,
+                             previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("abcé-", max_size=9), st.text("abcé-", max_size=9))
+def test_library_distance_is_the_reference_distance(a, b):
+    assert edit_distance(a, b) == reference_distance(a, b)
+
+
 def brute_force(word: str, names, distance: int) -> list[tuple[str, int]]:
-    found = [(n, edit_distance(word.lower(), n)) for n in names]
+    found = [(n, reference_distance(word.lower(), n)) for n in names]
     return sorted(((n, d) for n, d in found if d <= distance), key=lambda i: (i[1], i[0]))
 
 
