@@ -4,22 +4,18 @@ group, and build the response body shared by the JSON API, the page and the CLI.
 from __future__ import annotations
 
 import numpy as np
-from whoosh import query as whoosh_query
 
 from . import DISCLAIMER
 from .highlight import highlight_snippet, leading_snippet
-from .query import (
-    SearchRequest,
-    build_plan_queries,
-    has_syntax,
-    parse_query,
-    relaxed_query,
-)
+from .lexicon import tokenize
+from .query import SearchRequest
+from .reading import search_words
 from .schema import body_analyzer
 from .scoring import top
+from .sections import shown_heading
 from .snapshot import Snapshot
 from .spelling import suggest_correction
-from .understanding import QueryPlan, tokenize, understand
+from .understanding import QueryPlan
 
 GROUP_SECTIONS = 3  # best sections shown under each drug when grouping
 # Drugs for a page of groups are looked for among the best max(GROUP_SCAN x the drugs up
@@ -33,19 +29,9 @@ _ANALYZER = body_analyzer()
 
 def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
     """The response body for a request (took_ms is filled in by the caller)."""
-    plan, match, rank = _read_query(snapshot, request)
-    scoring = match
-    if match is not None and rank is not None:
-        scoring = whoosh_query.AndMaybe(match, rank)
-    matched, scores = _evaluate(snapshot, scoring)
-    relaxed = False
-    if plan is not None and not matched.any():
-        loose = relaxed_query(plan.content + plan.words, plan.external, snapshot.parser,
-                              lambda word: _share_of(snapshot, word))
-        loose_matched, loose_scores = _evaluate(snapshot, loose)
-        if loose_matched.any():
-            scoring, matched, scores, relaxed = loose, loose_matched, loose_scores, True
-    selected, facets = snapshot.facets.count(matched, request.filters)
+    outcome = search_words(snapshot, request, lambda q: _evaluate(snapshot, q))
+    plan, scoring, scores = outcome.reading.plan, outcome.scoring, outcome.scores
+    selected, facets = snapshot.facets.count(outcome.matched, request.filters)
     total = int(selected.sum())
     group = request.group
     if group == "auto":
@@ -68,50 +54,14 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
         "took_ms": 0.0,
         "results": results,
         "facets": facets,
-        "interpretation": plan.interpretation if plan else [],
-        "relaxed": relaxed,
+        "interpretation": outcome.interpretation,
+        "relaxed": outcome.relaxed,
         "group": group,
         "total_groups": total_groups,
         "suggestions": (zero_result_suggestions(snapshot, request.q, corrected)
                         if total == 0 and request.q else []),
         "disclaimer": DISCLAIMER,
     }
-
-
-def _read_query(snapshot: Snapshot, request: SearchRequest
-                ) -> tuple[QueryPlan | None, whoosh_query.Query | None, whoosh_query.Query | None]:
-    """(plan or None, matching query or None for browse, ranking-only query). Kept per
-    generation: a reader clicking through facets and pages asks the same words again."""
-    if not request.q:
-        return None, None, None
-    return snapshot.plans.get((request.q, request.literal),
-                              lambda: _read_words(snapshot, request))
-
-
-def _read_words(snapshot: Snapshot, request: SearchRequest
-                ) -> tuple[QueryPlan | None, whoosh_query.Query | None, whoosh_query.Query | None]:
-    if request.literal or has_syntax(request.q):
-        return None, parse_query(request.q, snapshot.parser), None
-    plan = understand(request.q, snapshot.lexicon, lambda word: _is_index_word(snapshot, word))
-    if not plan.content and not plan.recognized:
-        # Only question words ("what is the", "how much"): browse, or the sections of
-        # the type asked for, rather than nothing.
-        sections = [whoosh_query.Term("section", kind) for kind in plan.intents]
-        return plan, (whoosh_query.Or(sections) if sections else None), None
-    match, rank = build_plan_queries(plan, snapshot.parser)
-    return plan, match, rank
-
-
-def _is_index_word(snapshot: Snapshot, word: str) -> bool:
-    return len(word) < 3 or snapshot.searcher.reader().doc_frequency("spelling", word) > 0
-
-
-def _share_of(snapshot: Snapshot, word: str) -> float:
-    stems = [token.text for token in _ANALYZER(word)]
-    if not stems or snapshot.facets.size == 0:
-        return 1.0
-    reader = snapshot.searcher.reader()
-    return max(reader.doc_frequency("body", s) for s in stems) / snapshot.facets.size
 
 
 def _evaluate(snapshot: Snapshot, scoring) -> tuple[np.ndarray, np.ndarray | None]:
@@ -182,7 +132,7 @@ def _result(snapshot: Snapshot, docnum: int, score: float | None, terms) -> dict
         "drug": slug,
         "drug_name": snapshot.title(slug),
         "section": stored["section"],
-        "heading": stored["heading"],
+        "heading": shown_heading(stored),
         "indications": [v for v in stored.get("indications", "").split(",") if v],
         "score": round(float(score), 4) if score is not None else None,
         "snippet": snippet or leading_snippet(stored["body"]),
@@ -229,17 +179,14 @@ def zero_result_suggestions(snapshot, text: str, corrected: str | None) -> list[
     words = [w for w in tokenize(text) if len(w) >= 4]
     for word in words:
         for name, _ in lexicon.names.lookup(word, 2)[:3]:
-            ref = lexicon.drugs[name][1]
-            if ref.slug:
-                found.append({"kind": "drug", "value": ref.slug, "label": snapshot.title(ref.slug)})
-        generic = lexicon.drugs.get(word, (None, None))[1]
-        if generic is not None and generic.slug is None:  # a drug the corpus lacks
-            for class_slug, label in lexicon.vocabulary.classes_of(generic.generic):
-                members = [m for m in lexicon.vocabulary.classes[class_slug].members
-                           if lexicon.drugs.get(m, (None, None))[1] is not None
-                           and lexicon.drugs[m][1].slug]
-                for member in members[:2]:
-                    slug = lexicon.drugs[member][1].slug
+            for slug in lexicon.products_named(name)[:1]:
+                found.append({"kind": "drug", "value": slug, "label": snapshot.title(slug)})
+        named = lexicon.drugs.get(word)
+        if named is not None and not named.in_corpus:  # a drug the corpus lacks
+            for class_slug, label in lexicon.vocabulary.classes_of(named.generic):
+                members = [slug for member in lexicon.vocabulary.classes[class_slug].members
+                           for slug in lexicon.products_named(member)[:1]]
+                for slug in members[:2]:
                     found.append({"kind": "drug", "value": slug, "label": snapshot.title(slug)})
                 found.append({"kind": "class", "value": class_slug, "label": label})
     for slug, drug_class in lexicon.vocabulary.classes.items():

@@ -16,6 +16,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from . import parallel, store
+from .drugnames import NameLinker, dictionary_version
 from .errors import CorpusNotFound, MonographError, MonosearchError
 from .facts import drug_facts
 from .models import Monograph
@@ -61,8 +62,9 @@ class ReindexReport:
 
 
 def section_documents(monograph: Monograph, vocabulary: Vocabulary,
-                      facts: dict | None = None) -> list[dict]:
-    """One Whoosh document per ``###`` section (pass ``facts`` if already derived)."""
+                      facts: dict | None = None, ingredients: list[str] = ()) -> list[dict]:
+    """One Whoosh document per ``###`` section (pass ``facts`` if already derived;
+    ``ingredients``: the ingredient ids of the monograph's names entry)."""
     facts = facts or drug_facts(monograph, vocabulary)
     indications = ",".join(slug for slug, _ in facts["indications"])
     classes = ",".join(slug for slug, _ in facts["drug_class"])
@@ -74,10 +76,12 @@ def section_documents(monograph: Monograph, vocabulary: Vocabulary,
             "drug": monograph.slug,
             "drug_name": name_text,
             "section": section.type,
-            "heading": section.heading,
+            "heading": section.plain_heading,
+            "part": section.part,
             "section_terms": SECTION_KEYWORDS.get(section.type, ""),
             "indications": indications,
             "drug_class": classes,
+            "ingredients": ",".join(ingredients),
             "body": section.text,
             "spelling": _distinct_words(f"{name_text} {section.heading} {section.text}"),
             "anchor": section.anchor,
@@ -177,7 +181,8 @@ def _incremental_base(index_dir: Path, full: bool) -> tuple[str | None, dict]:
     except Exception:  # noqa: BLE001 - any damage means: rebuild from scratch
         return None, {}
     if (manifest.get("schema_version") != SCHEMA_VERSION
-            or manifest.get("vocabulary") != vocabulary_fingerprint()):
+            or manifest.get("vocabulary") != vocabulary_fingerprint()
+            or manifest.get("dictionary") != dictionary_version()):
         return None, {}
     return current, manifest.get("monographs", {})
 
@@ -222,15 +227,17 @@ def open_writer(index, limitmb: int = WRITER_LIMIT_MB, **options):
                          **options)
 
 
-def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary) -> dict:
+def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary,
+                  names: NameLinker) -> dict:
     """Write one monograph's section documents; returns its manifest fields."""
     facts = drug_facts(monograph, vocabulary)
-    for document in section_documents(monograph, vocabulary, facts):
+    linked = names(monograph.title)
+    for document in section_documents(monograph, vocabulary, facts, linked["ids"]):
         store.crash_point("writing")
         writer.add_document(**document)
     return {"title": monograph.title, "brands": list(monograph.brands),
             "sections": len(monograph.sections), "indications": facts["indications"],
-            "drug_class": facts["drug_class"]}
+            "drug_class": facts["drug_class"], "names": linked}
 
 
 def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, Path, str]],
@@ -249,6 +256,9 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
         except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
             raise BaseIndexDamaged(f"generation {base} cannot be opened ({err})") from None
     old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
+    names = NameLinker(vocabulary, index_dir, {entry["title"]: entry["names"]
+                                               for entry in old_entries.values()
+                                               if "names" in entry and "title" in entry})
     writer = open_writer(index, timeout=WRITER_TIMEOUT_SECONDS)
     try:
         for slug in removed:
@@ -257,7 +267,8 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
             if slug in old_entries:
                 writer.delete_by_term("drug", slug)
         if workers > 1:
-            segments, built, errors = parallel.build_segments(tmp, jobs, vocabulary, workers)
+            segments, built, errors = parallel.build_segments(tmp, jobs, vocabulary, names,
+                                                              workers)
             writer.segments.extend(segments)
             if progress:
                 progress(len(jobs), len(jobs))
@@ -266,7 +277,8 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
             for done, (slug, file, shown) in enumerate(jobs, start=1):
                 store.crash_point("parsing")
                 try:
-                    built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary)
+                    built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary,
+                                                names)
                 except MonographError as err:
                     errors.append(err)
                 if progress:
@@ -288,6 +300,7 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "vocabulary": vocabulary_fingerprint(),
+        "dictionary": dictionary_version(),
         "generation": store.generation_name(number),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "monographs": entries,

@@ -13,6 +13,14 @@ class Section:
     markdown: str  # the section's markdown source, without its heading line
     text: str  # plain text for indexing and snippets
     line: int  # 1-based line of the heading in the file
+    # The ingredient or part a section under a repeated heading belongs to; the heading
+    # then ends with it: "Side Effects (Paracetamol)".
+    part: str | None = None
+
+    @property
+    def plain_heading(self) -> str:
+        """The heading as written, without the part it belongs to."""
+        return self.heading.removesuffix(f" ({self.part})") if self.part else self.heading
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,9 @@ class Monograph:
         hold it."""
         data = asdict(self)
         del data["front_matter"], data["content_hash"], data["notes"]
+        for section in data["sections"]:
+            if section["part"] is None:
+                del section["part"]  # pages without repeated headings read as before
         return _lists(data)
 
     def section_of_type(self, section_type: str) -> Section | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from .drugnames import NameLinker
 from .errors import MonographError, MonosearchError
 from .parsing import read_monograph
 from .vocabulary import Vocabulary
@@ -55,17 +56,19 @@ def _setting(name: str, default: int) -> int:
         return default  # a mistyped setting should not stop a reindex
 
 
-def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, workers: int
-                   ) -> tuple[list, dict[str, dict], list[MonographError]]:
+def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names: NameLinker,
+                   workers: int) -> tuple[list, dict[str, dict], list[MonographError]]:
     """(new segments, manifest fields by slug, rejected files) for jobs split among
     workers writing into the Whoosh index in folder."""
     running = []
+    names.prepare_cache()
     try:
         for share in (jobs[i::workers] for i in range(workers)):
             process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE)
             running.append(process)
-            pickle.dump((str(folder), share, vocabulary, os.getpid(), SEGMENT_SECTIONS),
+            pickle.dump((str(folder), share, vocabulary, names, os.getpid(),
+                         SEGMENT_SECTIONS),
                         process.stdin)
             process.stdin.close()
         segments, built, errors = [], {}, []
@@ -87,8 +90,8 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, worker
             process.stdout.close()
 
 
-def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, parent: int,
-          segment_sections: int) -> tuple:
+def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinker,
+          parent: int, segment_sections: int) -> tuple:
     from . import store
     from .indexer import WRITER_TIMEOUT_SECONDS, add_monograph, open_writer
 
@@ -106,7 +109,7 @@ def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, parent: int,
             writer = open_writer(index, _lk=False, timeout=WRITER_TIMEOUT_SECONDS,
                                  limitmb=WORKER_LIMIT_MB)
         try:
-            built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary)
+            built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary, names)
         except MonographError as err:
             rejected.append((err.path, err.reason, err.line))
             continue

@@ -362,9 +362,10 @@ def _split_sections(lines: list[str], headings: list[_Marker], candidates: list[
         if kind == "generic-name":
             block = _first_line(markdown)
         seen[kind] = seen.get(kind, 0) + 1
-        heading = marker.heading
+        heading, label = marker.heading, None
         if kind in repeated:
-            heading = f"{heading} ({part or block or f'part {seen[kind]}'})"
+            label = part or block or f"part {seen[kind]}"
+            heading = f"{heading} ({label})"
         anchor = base = slugify(heading) or "section"
         counter = 2
         while anchor in anchors:
@@ -377,6 +378,7 @@ def _split_sections(lines: list[str], headings: list[_Marker], candidates: list[
             markdown=markdown,
             text=markdown_to_text(markdown),
             line=marker.index + 1,
+            part=label,
         ))
     return sections, disclaimer
 

@@ -10,6 +10,7 @@ from whoosh import qparser, query
 from whoosh.qparser import plugins
 
 from .errors import BadRequest
+from .lexicon import NAMED, PRIMARY, VARIANT
 from .schema import SEARCH_FIELDS
 
 MAX_QUERY_CHARS = 500
@@ -160,12 +161,18 @@ def _is_degenerate(parsed: query.Query) -> bool:
 # BM25F text scores of a few words stay below ~20: a named drug's sections come first,
 # then the section type the reader asks for; a class or condition brings its drugs'
 # sections forward, and the words decide the order within those.
-DRUG_BOOST = 30.0
-INTENT_BOOST = 10.0
+DRUG_BOOST = 30.0  # the single-ingredient monograph of a named drug
+NAMED_PRODUCT_BOOST = 32.0  # a product named as a whole: its title, a brand of it
+VARIANT_BOOST = 24.0  # another salt, route or form of a named drug
+COMBINED_BOOST = 30.0  # a combination of named drugs, plus up to COMBINED_SHARE_BOOST
+COMBINED_SHARE_BOOST = 6.0  # times the share of its ingredients the query names
+INGREDIENT_BOOST = 4.0  # any product with a named ingredient (shared by those named)
+INTENT_BOOST = 14.0
 CLASS_BOOST = 12.0
 CONDITION_BOOST = 8.0
 RELATED_CONDITION_BOOST = 4.0
 COMMON_WORD_SHARE = 0.25  # a relaxed query drops words found in more sections than this
+MIN_RELAXED_CHARS = 3  # a relaxed query does not rank by "x" alone
 
 # Parentheses alone are not syntax: readers write "tylenol (acetaminophen) dose".
 _SYNTAX_RE = re.compile(r'"[^"]*"|(?:^|\s)[-+][\w"(]|\b(?:AND|OR|NOT|ANDNOT)\b')
@@ -190,10 +197,19 @@ def _phrase_query(phrase: str, parser) -> query.Query:
     return parsed if parsed is not query.NullQuery else None
 
 
-def build_plan_queries(plan, parser) -> tuple[query.Query, query.Query | None]:
-    """(query deciding what matches, query that only adds to the score) for a plan."""
-    required: list[query.Query] = []
-    required += [query.Term("drug", slug, boost=DRUG_BOOST) for slug in plan.drugs]
+@dataclass(frozen=True)
+class PlanQueries:
+    match: query.Query  # what matches
+    rank: query.Query | None  # what only adds to the score
+    names: query.Query | None  # the named drugs' part of match
+    words: query.Query | None  # the words' part of match (named things as text, words)
+
+
+def build_plan_queries(plan, parser) -> PlanQueries:
+    """The queries for a plan: a named drug, class or condition brings its sections,
+    and so does text holding every part of the query."""
+    names = _drug_queries(plan)
+    required: list[query.Query] = list(names)
     required += [query.Term("drug_class", slug, boost=CLASS_BOOST) for slug in plan.classes]
     required += [query.Term("indications", slug, boost=CONDITION_BOOST)
                  for slug in plan.conditions]
@@ -214,33 +230,62 @@ def build_plan_queries(plan, parser) -> tuple[query.Query, query.Query | None]:
         if phrases:
             parts.append(query.DisjunctionMax(phrases) if len(phrases) > 1 else phrases[0])
     parts += [q for q in (_word_query(w, parser) for w in content) if q]
-    if parts:
-        required.append(query.And(parts) if len(parts) > 1 else parts[0])
+    text = (query.And(parts) if len(parts) > 1 else parts[0]) if parts else None
+    if text is not None:
+        required.append(text)
     ranking: list[query.Query] = [query.Term("section", kind, boost=INTENT_BOOST)
                                   for kind in plan.intents]
     # Without a named drug, class or condition every match has all the content words,
     # which score there already; ranking them again would cost a second pass over their
-    # postings for nothing. With one, the words rank that entity's sections.
+    # postings for nothing. With one, the words rank that entity's sections. Strengths,
+    # forms and salts only ever rank.
     required_words = set() if plan.recognized else set(content)
     ranking += [q for q in (_word_query(w, parser)
-                            for w in _unique(plan.words + plan.ranking_words)
+                            for w in _unique(plan.words + plan.ranking_words + plan.rank_only)
                             if w not in required_words) if q]
     match = query.Or(required) if len(required) > 1 else (required[0] if required
                                                            else query.NullQuery)
-    return match, (query.Or(ranking) if ranking else None)
+    words_part = text if plan.words else None
+    return PlanQueries(match, query.Or(ranking) if ranking else None,
+                       (query.Or(names) if len(names) > 1 else names[0]) if names else None,
+                       words_part)
+
+
+def _drug_queries(plan) -> list[query.Query]:
+    """A named drug finds every product that has it (one term on the ingredients
+    field); its own monograph, the product named as a whole, and combinations of the
+    drugs named get more (one term each on the drug field, less what the ingredient
+    terms already give them, since scores add up)."""
+    share = INGREDIENT_BOOST / len(plan.groups) if plan.groups else 0.0
+    found = [query.Term("ingredients", ingredient, boost=share)
+             for ingredient in sorted({i for ids, _ in plan.groups for i in ids})]
+    targets = {NAMED: NAMED_PRODUCT_BOOST, PRIMARY: DRUG_BOOST, VARIANT: VARIANT_BOOST}
+    for slug, (role, fraction, held) in plan.roles.items():
+        target = targets.get(role, COMBINED_BOOST + COMBINED_SHARE_BOOST * fraction)
+        extra = target - share * held
+        if extra > 0:
+            found.append(query.Term("drug", slug, boost=extra))
+    return found
 
 
 def relaxed_query(words: list[str], required_words: list[str], parser, share_of
-                  ) -> query.Query:
-    """Any of the words, leaving out very common ones (unless all are common): when no
-    section has every word, rank by the words that do occur. ``required_words`` (a drug
-    the corpus does not have) must still all occur."""
-    parsed = [(w, q) for w in _unique(words) if w not in required_words
-              and (q := _word_query(w, parser))]
-    rare = [q for w, q in parsed if share_of(w) <= COMMON_WORD_SHARE]
-    chosen = rare or [q for _, q in parsed]
-    loose = query.Or(chosen) if chosen else None
-    needed = [q for q in (_word_query(w, parser) for w in required_words) if q]
-    if needed:
-        return query.And(needed + ([loose] if loose else []))
-    return loose or query.NullQuery
+                  ) -> tuple[query.Query, list[str]]:
+    """(query, the words it uses) when no section has every word: any of the words
+    that occur somewhere, leaving out very common ones unless all are common, so the
+    sections with the rarer words rank first. ``required_words`` (a drug the corpus
+    does not have, searched by name) must still all occur, if they occur anywhere.
+    NullQuery only when no word occurs at all."""
+    present = [w for w in _unique(words) if share_of(w) > 0
+               and len(w) >= MIN_RELAXED_CHARS]
+    needed = [w for w in _unique(required_words) if w in present]
+    if len(needed) < len(_unique(required_words)):
+        needed = []  # the name is nowhere: do not let it empty the answer
+    optional = [w for w in present if w not in needed]
+    rare = [w for w in optional if share_of(w) <= COMMON_WORD_SHARE]
+    chosen = rare or optional
+    loose = [q for q in (_word_query(w, parser) for w in chosen) if q]
+    must = [q for q in (_word_query(w, parser) for w in needed) if q]
+    parts = must + ([query.Or(loose) if len(loose) > 1 else loose[0]] if loose else [])
+    if not parts:
+        return query.NullQuery, []
+    return (query.And(parts) if len(parts) > 1 else parts[0]), needed + chosen

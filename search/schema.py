@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-SCHEMA_VERSION = 3  # bump when the fields change; an older index is rebuilt
+SCHEMA_VERSION = 4  # bump when the fields change; an older index is rebuilt
 
 # BM25F field weights: a word in the drug's name or the heading says more than the body.
 DRUG_NAME_BOOST = 4.0
@@ -31,6 +31,9 @@ def build_schema() -> Schema:
         section_terms=TEXT(analyzer=body_analyzer(), field_boost=SECTION_KEYWORDS_BOOST),
         indications=KEYWORD(stored=True, commas=True),  # slugs, comma-separated
         drug_class=KEYWORD(stored=True, commas=True),
+        # The ingredients' ids (search.drugnames), shared by every spelling of a drug:
+        # "lasix" finds furosemide in each product that has it.
+        ingredients=KEYWORD(commas=True),
         body=TEXT(analyzer=body_analyzer(), stored=True),
         # Unstemmed words of name, heading and body: the dictionary for "did you mean".
         # The indexer passes each word once, already split and lower-cased as Whoosh's
@@ -38,6 +41,10 @@ def build_schema() -> Schema:
         # holds the same terms at a fraction of the indexing cost.
         spelling=KEYWORD(scorable=False),
         anchor=STORED,
+        # A section under a repeated heading: the part it belongs to. The heading field
+        # holds the heading as written, so a combination's "Side Effects (Paracetamol)"
+        # does not count paracetamol twice; the part is shown after it.
+        part=STORED,
         position=NUMERIC(stored=True, sortable=True),  # section order within its monograph
         markdown=STORED,  # section source, for the drug page
         path=STORED,

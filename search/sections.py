@@ -46,3 +46,9 @@ def classify_heading(heading: str) -> str:
 
 def section_label(section_type: str) -> str:
     return SECTION_TYPES.get(section_type, (section_type, ()))[0]
+
+
+def shown_heading(stored: dict) -> str:
+    """A section's heading as readers see it, with the part it belongs to."""
+    part = stored.get("part")
+    return f"{stored['heading']} ({part})" if part else stored["heading"]

@@ -16,13 +16,13 @@ from whoosh.scoring import BM25F
 from . import store
 from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
+from .lexicon import Lexicon
 from .matching import Lru, PostingCache
 from .query import build_parser
 from .schema import SCHEMA_VERSION, SEARCH_FIELDS
 from .scoring import Scorer
 from .suggest import Suggester
 from .typos import NameIndex
-from .understanding import Lexicon
 from .vocabulary import default_vocabulary
 
 PLAN_CACHE_SIZE = 2048  # read queries kept per generation

@@ -38,6 +38,10 @@ class DrugClass:
     members: tuple[str, ...]  # lower-case generic names
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -81,11 +85,23 @@ class Vocabulary:
 
     def __init__(self, conditions: list[Condition], brands: dict[str, str] | None = None,
                  aliases: dict[str, str] | None = None,
-                 classes: list[DrugClass] | None = None):
+                 classes: list[DrugClass] | None = None,
+                 product_names: dict[str, list[str]] | None = None):
         self.conditions = {c.slug: c for c in conditions}
         self.brands = {b.lower(): g for b, g in (brands or {}).items()}  # brand -> generic
         self.brand_names = {b.lower(): b for b in (brands or {})}  # as spelt by the maker
         self.aliases = {a.lower(): g for a, g in (aliases or {}).items()}
+        self._brands_of: dict[str, list[str]] = {}
+        for brand, generic in self.brands.items():
+            self._brands_of.setdefault(generic.lower(), []).append(brand)
+        self._equivalent: dict[str, list[str]] = {}  # both ways: cefalexin <-> cephalexin
+        for alias, generic in self.aliases.items():
+            self._equivalent.setdefault(generic.lower(), []).append(alias)
+            self._equivalent.setdefault(alias, []).append(generic.lower())
+        # Lay names of products ("flu shot"), each with the word sets that a monograph
+        # title must hold to be that product ({"influenza", "vaccine"}).
+        self.product_names = {name.lower(): [frozenset(_words(m)) for m in matches]
+                              for name, matches in (product_names or {}).items()}
         self.classes = {c.slug: c for c in classes or []}
         self._class_by_name: dict[str, str] = {}
         self._classes_of: dict[str, list[str]] = {}
@@ -137,6 +153,22 @@ class Vocabulary:
         """The generic a brand or alias names ("Tylenol", "paracetamol" -> acetaminophen)."""
         key = name.strip().lower()
         return self.brands.get(key) or self.aliases.get(key)
+
+    def brands_of(self, generic: str) -> list[str]:
+        """Brand names (lower case) of a generic, from brands.json."""
+        return self._brands_of.get(generic.strip().lower(), [])
+
+    def equivalent_names(self, generic: str) -> list[str]:
+        """International and US names of the same drug, both ways (cefalexin <->
+        cephalexin), from brands.json's generic_aliases."""
+        return self._equivalent.get(generic.strip().lower(), [])
+
+    def product_names_for(self, title: str) -> list[str]:
+        """Lay names whose product the title names ("Zoster Vaccine Recombinant" ->
+        "shingles vaccine", "shingles shot")."""
+        words = set(_words(title))
+        return [name for name, needed in self.product_names.items()
+                if any(match <= words for match in needed)]
 
     def resolve_class(self, name: str) -> tuple[str, str]:
         """(slug, label) of a drug class by label, synonym or lay term; unknown names keep
@@ -193,6 +225,8 @@ def load_vocabulary(folder: Path | None = None) -> Vocabulary:
                            lay_terms=tuple(item.get("lay_terms", ())),
                            members=tuple(item.get("members", ())))
                  for item in classes.get("classes", [])],
+        product_names={item["name"]: item["matches"]
+                       for item in brands.get("product_names", [])},
     )
 
 

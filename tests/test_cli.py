@@ -50,7 +50,8 @@ def test_reindex_exit_1_names_each_rejected_file(corpus_dir, tmp_path):
     assert result.stderr.splitlines() == [
         f"rejected: {corpus_dir}/empty.md: empty file",
         f"rejected: {corpus_dir}/latin1.md:3: not valid UTF-8 (byte 0xe9)",
-        f"rejected: {corpus_dir}/nosections.md: no '### ' section",
+        f"rejected: {corpus_dir}/nosections.md: no '### ' section, and no '## ' heading "
+        "or bold label (such as '**Usage:**') names a standard section",
     ]
     assert SUMMARY_RE.search(result.stdout).groups()[:3] == ("6", "44", "3")
 

@@ -90,13 +90,13 @@ def test_numpy_match_sets_equal_whooshs(backend, tokens, understood):
     and for understood queries alike."""
     import numpy as np
 
-    from search.engine import _read_query
     from search.query import SearchRequest
+    from search.reading import read_request
 
     text = " ".join(tokens).replace("- ", "-")
     backend.health()
     snapshot = backend._snapshot
-    _, match, _ = _read_query(snapshot, SearchRequest(q=text, literal=not understood))
+    match = read_request(snapshot, SearchRequest(q=text, literal=not understood)).match
     if match is None:
         return
     expected = np.zeros(snapshot.facets.size, dtype=bool)

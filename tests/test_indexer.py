@@ -216,7 +216,7 @@ def test_failed_reindex_leaves_previous_generation(corpus_dir, tmp_path, monkeyp
     first = reindex(corpus_dir, index)
     (corpus_dir / "newdrug.md").write_text(NEW_DRUG)
 
-    def explode(monograph, vocabulary, facts=None):
+    def explode(*args):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(indexer, "section_documents", explode)

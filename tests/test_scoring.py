@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query
 
-from search.engine import _read_query
 from search.matching import generic_postings, read_postings
 from search.query import SearchRequest
+from search.reading import read_request
 from search.schema import SEARCH_FIELDS
 from search.scoring import top
 
@@ -82,7 +82,8 @@ def assert_same_scores(snapshot, q) -> None:
 def test_scores_equal_whooshs(corpus_backend, tokens, understood):
     snapshot = _snapshot(corpus_backend)
     text = " ".join(tokens).replace("- ", "-")
-    _, match, rank = _read_query(snapshot, SearchRequest(q=text, literal=not understood))
+    reading = read_request(snapshot, SearchRequest(q=text, literal=not understood))
+    match, rank = reading.match, reading.rank
     if match is None:
         return
     assert_same_scores(snapshot, query.AndMaybe(match, rank) if rank is not None else match)
@@ -96,7 +97,7 @@ def test_whole_tree_equals_whoosh_search(corpus_backend, text):
     """Literal queries (no DisjunctionMax, whose Whoosh matcher takes the max across
     different documents): the scores equal searcher.search()'s for the whole tree."""
     snapshot = _snapshot(corpus_backend)
-    _, match, _ = _read_query(snapshot, SearchRequest(q=text, literal=True))
+    match = read_request(snapshot, SearchRequest(q=text, literal=True)).match
     expected = whoosh_scores(snapshot.searcher, match)
     assert expected
     mask, scores = snapshot.scorer.evaluate(match)

@@ -21,10 +21,11 @@ from ..engine import GROUP_SECTIONS, zero_result_suggestions
 from ..errors import IndexNotBuilt
 from ..facets import FACET_FIELDS, buckets_from_counts
 from ..highlight import highlight_snippet, leading_snippet
+from ..lexicon import Lexicon
 from ..query import SearchRequest, has_syntax, plain_words
 from ..sections import SECTION_TYPES, section_label
 from ..suggest import Suggester
-from ..understanding import Lexicon, QueryPlan, understand
+from ..understanding import QueryPlan, understand
 from ..vocabulary import Vocabulary, default_vocabulary
 from .typesense_client import TypesenseClient, TypesenseError
 from .typesense_sync import DEFAULT_COLLECTION, QUERY_FIELDS, analyzed, current_collection

@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..drugnames import NameLinker
 from ..errors import MonographError
 from ..facts import drug_facts
 from ..indexer import section_documents
 from ..parsing import iter_corpus
 from ..schema import body_analyzer
+from ..sections import shown_heading
 from ..vocabulary import Vocabulary, default_vocabulary
 from .typesense_client import TypesenseClient, TypesenseError
 
@@ -45,8 +47,10 @@ def collection_schema(name: str) -> dict:
     return {"name": name, "fields": fields}
 
 
-def typesense_documents(monograph, vocabulary: Vocabulary) -> list[dict]:
-    """Our section documents (search.indexer) reshaped for Typesense."""
+def typesense_documents(monograph, vocabulary: Vocabulary, names: NameLinker | None = None
+                        ) -> list[dict]:
+    """Our section documents (search.indexer) reshaped for Typesense; ``names`` links
+    the drug names the Whoosh index stores with each generation."""
     facts = drug_facts(monograph, vocabulary)
     indication_text = analyzed(" ".join(label for _, label in facts["indications"]))
     class_text = analyzed(" ".join(label for _, label in facts["drug_class"]))
@@ -60,7 +64,7 @@ def typesense_documents(monograph, vocabulary: Vocabulary) -> list[dict]:
             "t_name": analyzed(doc["drug_name"]), "t_heading": analyzed(doc["heading"]),
             "t_section": analyzed(doc["section_terms"]), "t_indications": indication_text,
             "t_classes": class_text, "t_body": analyzed(doc["body"]),
-            "title": monograph.title, "heading": doc["heading"], "body": doc["body"],
+            "title": monograph.title, "heading": shown_heading(doc), "body": doc["body"],
             "anchor": doc["anchor"], "markdown": doc["markdown"], "path": doc["path"],
         }
         if "monograph" in doc:  # drug-level data rides on the first section
@@ -68,6 +72,8 @@ def typesense_documents(monograph, vocabulary: Vocabulary) -> list[dict]:
             out["entry"] = {"title": monograph.title, "brands": list(monograph.brands),
                             "indications": facts["indications"],
                             "drug_class": facts["drug_class"]}
+            if names is not None:
+                out["entry"]["names"] = names(monograph.title)
         documents.append(out)
     return documents
 
@@ -96,11 +102,12 @@ def sync_typesense(corpus_dir: Path, client: TypesenseClient,
                                    f"{secrets.token_hex(3)}")
     client.request("POST", "/collections", body=collection_schema(report.collection))
     batch: list[dict] = []
+    names = NameLinker(vocabulary)
     for monograph in iter_corpus(Path(corpus_dir)):
         if isinstance(monograph, MonographError):
             report.errors.append(monograph)
             continue
-        documents = typesense_documents(monograph, vocabulary)
+        documents = typesense_documents(monograph, vocabulary, names)
         report.monographs += 1
         report.sections += len(documents)
         batch += documents

@@ -16,6 +16,7 @@ from .. import DISCLAIMER, store
 from ..engine import run_search
 from ..errors import IndexNotBuilt
 from ..query import SearchRequest
+from ..sections import shown_heading
 from ..snapshot import Snapshot, open_snapshot
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class WhooshBackend:
             "indications": [{"value": v, "label": label}
                             for v, label in entry.get("indications", [])],
             "intro": head.get("intro", ""),
-            "sections": [{"type": d["section"], "heading": d["heading"], "anchor": d["anchor"],
+            "sections": [{"type": d["section"], "heading": shown_heading(d), "anchor": d["anchor"],
                           "text": d["body"], "markdown": d["markdown"]} for d in documents],
             "disclaimer": DISCLAIMER,
             "monograph_disclaimer": head.get("disclaimer"),
