@@ -6,6 +6,7 @@ difference.
 
     python -m bench [--monographs 1000] [--rounds 30] [--json bench/out/latest.json]
     python -m bench --corpus DIR [--rounds 30]     # a real monograph folder instead
+    python -m bench --testbed --monographs 6400    # the large test bed and its questions
 
 Every figure is a median over repeated runs, printed next to reference runs made in
 the same process on the same index (plain Whoosh top-10 without facets, and Whoosh's
@@ -30,11 +31,13 @@ from pathlib import Path
 from whoosh import sorting
 
 from search.backends.whoosh import WhooshBackend
+from search.evaluation import backend_search, evaluate, load_judgments
 from search.indexer import reindex
 from search.query import SearchRequest, build_parser, parse_query
 
 from .fts5 import build_fts5, search_fts5
 from .generate import generate_corpus
+from .testbed import QUESTION_SETS, generate_testbed
 from .typesense import build_typesense, close_typesense, search_typesense
 
 
@@ -77,17 +80,21 @@ def summary(samples: list[float], digits: int = 2) -> dict:
 
 
 def run(monographs: int, rounds: int, seed: int, typesense: bool = True,
-        source: Path | None = None) -> dict:
-    """Every figure, from a corpus and index in a temporary folder removed afterwards."""
+        source: Path | None = None, testbed: bool = False) -> dict:
+    """Every figure, from a corpus and index in a temporary folder removed afterwards.
+    ``testbed``: the large test bed (bench/testbed.py) with its judged questions."""
     with tempfile.TemporaryDirectory(prefix="monosearch-bench-") as work:
-        return _run(Path(work), monographs, rounds, seed, typesense, source)
+        return _run(Path(work), monographs, rounds, seed, typesense, source, testbed)
 
 
 def _run(work: Path, monographs: int, rounds: int, seed: int, typesense: bool,
-         source: Path | None) -> dict:
+         source: Path | None, testbed: bool = False) -> dict:
     corpus, index = work / "corpus", work / "index"
     if source is not None:  # a real corpus: copied, since the run edits files
         shutil.copytree(source, corpus)
+        paths = sorted(corpus.rglob("*.md"))
+    elif testbed:
+        generate_testbed(corpus, monographs)
         paths = sorted(corpus.rglob("*.md"))
     else:
         paths = generate_corpus(corpus, monographs, seed=seed)
@@ -110,6 +117,7 @@ def _run(work: Path, monographs: int, rounds: int, seed: int, typesense: bool,
     opened = time.perf_counter()
     backend.health()  # open the snapshot outside the timings
     open_seconds = time.perf_counter() - opened
+    questions = question_workload(backend, rounds) if testbed else {}
     snapshot = backend._snapshot
     searcher = snapshot.searcher
     parser = build_parser(searcher.schema)
@@ -189,7 +197,30 @@ def _run(work: Path, monographs: int, rounds: int, seed: int, typesense: bool,
         "ratio_ours_to_sqlite_fts5": round(statistics.median(ours_text)
                                            / statistics.median(sqlite), 2),
         **typesense_figures,
+        **questions,
     }
+
+
+def question_workload(backend: WhooshBackend, rounds: int) -> dict:
+    """The test bed's judged consumer questions: relevance, and latency (result cache
+    off) on a first pass with the snapshot freshly opened (postings not read yet) and
+    over repeated rounds."""
+    figures: dict = {}
+    for name, path in QUESTION_SETS.items():
+        judgments = load_judgments(path)
+        requests = [SearchRequest(q=j["q"]) for j in judgments]
+        first = [time_call(lambda r=r: backend.search(r, use_cache=False), 1)[0]
+                 for r in requests]
+        warm = [sample for _ in range(max(1, rounds // 3)) for r in requests
+                for sample in time_call(lambda r=r: backend.search(r, use_cache=False), 1)]
+        report = evaluate(judgments, backend_search(backend))
+        figures[f"questions_{name}"] = {
+            "queries": len(requests),
+            **{key: report[key] for key in ("drug_hit1", "drug_hit10", "drug_mrr",
+                                            "section_hit1", "section_hit10",
+                                            "zero_result_rate")},
+            "first_pass_ms": summary(first), "ms": summary(warm)}
+    return figures
 
 
 def main() -> None:
@@ -202,11 +233,14 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="benchmark this monograph folder (copied) instead of a "
                              "synthetic one")
+    parser.add_argument("--testbed", action="store_true",
+                        help="the large test bed (bench/testbed.py; --monographs 6400 is "
+                             "its full size) and its judged consumer questions")
     parser.add_argument("--no-typesense", action="store_true",
                         help="skip the Typesense reference (it needs the [typesense] extra)")
     args = parser.parse_args()
     results = run(args.monographs, args.rounds, args.seed, typesense=not args.no_typesense,
-                  source=args.corpus)
+                  source=args.corpus, testbed=args.testbed)
     width = max(map(len, results))
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")

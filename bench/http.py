@@ -1,6 +1,7 @@
 """HTTP latency and throughput against gunicorn (2 workers), and peak memory.
 
     python -m bench.http --index DIR [--corpus DIR] [--seconds 10] [--json FILE]
+                         [--questions bench/data/testbed-queries-holdout.jsonl ...]
 
 Latency is timed per request from a client on the same machine, with the result cache
 off (the engine's own cost) and on (what repeated queries cost), and for /api/suggest
@@ -26,6 +27,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from search.evaluation import load_judgments
 
 from .__main__ import percentile, query_mix
 
@@ -131,7 +134,41 @@ def reindex_peak_rss(corpus: Path, scratch: Path) -> dict:
             "worker_peak_rss_mb": round(int(out[3]) / 1024, 1)}
 
 
-def run(index: Path, corpus: Path | None, seconds: float, rounds: int) -> dict:
+def wait_for_read_ahead(base: str, timeout: float = 300.0) -> float:
+    """Seconds until both workers report their postings read ahead (each /healthz lands
+    on one worker, the kernel's choice: ten "done" in a row)."""
+    started = time.monotonic()
+    done = 0
+    while done < 10 and time.monotonic() - started < timeout:
+        with urllib.request.urlopen(base + "/healthz", timeout=30) as response:
+            state = json.load(response).get("read_ahead")
+        done = done + 1 if state in ("done", "off") else 0
+        if not done:
+            time.sleep(0.1)
+    return round(time.monotonic() - started, 2)
+
+
+def questions(base: str, paths: list[Path], rounds: int) -> dict:
+    """Judged consumer questions, result cache off: each question once on a fresh server
+    (first pass), then repeated rounds; every filter-free question with all facets."""
+    found = {}
+    for path in paths:
+        urls = [f"{base}/api/search?{urllib.parse.urlencode({'q': j['q']})}"
+                for j in load_judgments(path)]
+        first = [_get(url) for url in urls]
+        warm = [_get(url) for _ in range(rounds) for url in urls]
+        found[path.stem] = {"queries": len(urls),
+                            "first_pass": {"median": round(statistics.median(first), 2),
+                                           "p95": round(percentile(first, 0.95), 2),
+                                           "p99": round(percentile(first, 0.99), 2)},
+                            "repeated": {"median": round(statistics.median(warm), 2),
+                                         "p95": round(percentile(warm, 0.95), 2),
+                                         "p99": round(percentile(warm, 0.99), 2)}}
+    return found
+
+
+def run(index: Path, corpus: Path | None, seconds: float, rounds: int,
+        question_files: list[Path] = ()) -> dict:
     rng = random.Random(7)
     results: dict = {}
     requests = query_mix(corpus, rng) if corpus else []
@@ -140,6 +177,9 @@ def run(index: Path, corpus: Path | None, seconds: float, rounds: int) -> dict:
         try:
             urls = [_url(base, r) for r in requests]
             mode = "cache_on" if cache else "cache_off"
+            if not cache and question_files:
+                results["read_ahead_s"] = wait_for_read_ahead(base)
+                results["http_questions_cache_off"] = questions(base, question_files, rounds)
             # With the cache on, enough warming that each worker has seen every request
             # (the worker answering is the kernel's choice): repeated-query latency.
             results[f"http_{mode}"] = latency(base, urls, rounds, warm=8 if cache else 2)
@@ -168,8 +208,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--questions", type=Path, action="append", default=[],
+                        metavar="FILE.jsonl", help="judged questions to time (repeatable)")
     args = parser.parse_args()
-    results = run(args.index, args.corpus, args.seconds, args.rounds)
+    results = run(args.index, args.corpus, args.seconds, args.rounds, args.questions)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

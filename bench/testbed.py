@@ -44,6 +44,10 @@ from .generate import SECTION_WORDS, SYLLABLES, SYNTHETIC_WORDS, ZIPF_EXPONENT
 
 DATA = Path(__file__).resolve().parent / "data"
 NAMED = DATA / "testbed.json"
+# Judged questions about the named monographs: the set used while tuning, and a set
+# written by someone who never saw the engine, kept out of tuning.
+QUESTION_SETS = {"tuning": DATA / "testbed-queries.jsonl",
+                 "holdout": DATA / "testbed-queries-holdout.jsonl"}
 DEFAULT_COUNT = 6400
 DEFAULT_SEED = 11
 COMBINATION_SHARE = 0.48  # of the generated (not named) monographs

@@ -32,7 +32,8 @@ from .vocabulary import Vocabulary
 DICTIONARY_PACKAGE = "drug-named-entity-recognition"
 DICTIONARY_MODULE = "drug_named_entity_recognition"
 DICTIONARY_FILE = "drug_ner_dictionary.pkl.bz2"
-CACHE_PREFIX = ".drugnames-"  # compact copy kept in the index folder, per version
+CACHE_PREFIX = "drugnames-"  # compact copy kept in the cache folder, per version
+CACHE_ENV = "MONOSEARCH_CACHE_DIR"
 MAX_ALIAS_WORDS = 3
 MIN_ALIAS_CHARS = 3
 SIMILAR_NAME_RATIO = 70  # rapidfuzz ratio from which a name is a spelling, not a brand
@@ -246,29 +247,42 @@ def dictionary_version() -> str:
     return metadata.version(DICTIONARY_PACKAGE)
 
 
+def default_cache_dir() -> Path:
+    """Where the dictionary's names are kept between runs: MONOSEARCH_CACHE_DIR, else
+    the user's cache folder (XDG_CACHE_HOME or ~/.cache) / monosearch."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "monosearch"
+
+
 def cache_path(cache_dir: Path) -> Path:
     return cache_dir / f"{CACHE_PREFIX}{dictionary_version()}.json"
 
 
+_LOADED: dict[str, DrugDictionary] = {}  # version -> dictionary, once per process
+
+
 def load_dictionary(cache_dir: Path | None = None) -> DrugDictionary:
-    """The installed dictionary. Its file is a bz2 pickle whose decompression takes
-    ~1.6 s; with ``cache_dir`` the names are kept there as JSON (0.2 s to load), one
-    file per dictionary version."""
+    """The installed dictionary, once per process. Its file is a bz2 pickle whose
+    decompression takes ~1.6 s; its names are kept as JSON in ``cache_dir`` (default:
+    default_cache_dir()), 0.2 s to load, one file per dictionary version."""
     version = dictionary_version()
-    cache = cache_path(cache_dir) if cache_dir else None
-    if cache is not None:
-        try:
-            data = json.loads(cache.read_text(encoding="utf-8"))
-            return DrugDictionary(data["canonical_of"], data["brands"], version)
-        except (OSError, ValueError, KeyError):
-            pass  # missing or damaged: read the package's file and write it again
-    raw = read_dictionary_file()
-    canonical_of = raw["drug_variant_to_canonical"]
-    brands = sorted(name for name, data in raw["drug_variant_to_variant_data"].items()
-                    if data.get("is_brand"))
-    if cache is not None:
+    if version in _LOADED:
+        return _LOADED[version]
+    cache = cache_path(cache_dir or default_cache_dir())
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        loaded = DrugDictionary(data["canonical_of"], data["brands"], version)
+    except (OSError, ValueError, KeyError):  # missing or damaged: read the package's file
+        raw = read_dictionary_file()
+        canonical_of = raw["drug_variant_to_canonical"]
+        brands = sorted(name for name, data in raw["drug_variant_to_variant_data"].items()
+                        if data.get("is_brand"))
         _write_cache(cache, {"canonical_of": canonical_of, "brands": brands})
-    return DrugDictionary(canonical_of, brands, version)
+        loaded = DrugDictionary(canonical_of, brands, version)
+    _LOADED[version] = loaded
+    return loaded
 
 
 def read_dictionary_file() -> dict:
@@ -280,12 +294,13 @@ def read_dictionary_file() -> dict:
 
 
 def _write_cache(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".tmp-drugnames-{os.getpid()}")  # a reindex removes leftovers
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only index folder just goes without
+        tmp.unlink(missing_ok=True)  # no writable cache folder: the next run reads it again
 
 
 # -- linking ------------------------------------------------------------------------------
@@ -295,8 +310,8 @@ class NameLinker:
     keeps its names, so an edit that keeps the title costs no dictionary load. Picklable,
     for the indexing workers (each loads the dictionary itself, from ``cache_dir``)."""
 
-    def __init__(self, vocabulary: Vocabulary, cache_dir: Path | None = None,
-                 known: dict[str, dict] | None = None):
+    def __init__(self, vocabulary: Vocabulary, known: dict[str, dict] | None = None,
+                 cache_dir: Path | None = None):
         self.vocabulary = vocabulary
         self.cache_dir = cache_dir
         self.known = dict(known or {})
@@ -311,8 +326,8 @@ class NameLinker:
 
     def prepare_cache(self) -> None:
         """Write the dictionary's cache now, before workers that would each decompress
-        the package's file (nothing to do when it is there or there is no cache)."""
-        if self.cache_dir is not None and not cache_path(self.cache_dir).exists():
+        the package's file (nothing to do when it is there)."""
+        if not cache_path(self.cache_dir or default_cache_dir()).exists():
             self._dictionary = self._dictionary or load_dictionary(self.cache_dir)
 
     def __getstate__(self) -> dict:

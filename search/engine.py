@@ -38,12 +38,14 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
         group = "drug" if request.q and not (plan and plan.drugs) else "none"
     terms = _body_terms(scoring) if scoring is not None else None
     total_groups = None
+    listed, more = total, {}
     if group == "drug":
         groups, total_groups = _ranked_groups(snapshot, scores, selected, request)
         results = [_group(snapshot, hits, terms) for hits in groups]
     else:
-        results = [_result(snapshot, docnum, score, terms)
-                   for docnum, score in _ranked(snapshot, scores, selected, request)]
+        hits, listed, more = _ranked(snapshot, scores, selected, request,
+                                     _own_monographs(snapshot, plan))
+        results = [_result(snapshot, docnum, score, terms) for docnum, score in hits]
     corrected = _corrected(snapshot, request, plan)
     return {
         "query": request.q,
@@ -58,6 +60,8 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
         "relaxed": outcome.relaxed,
         "group": group,
         "total_groups": total_groups,
+        "listed": listed,
+        "more": more,
         "suggestions": (zero_result_suggestions(snapshot, request.q, corrected)
                         if total == 0 and request.q else []),
         "disclaimer": DISCLAIMER,
@@ -72,16 +76,81 @@ def _evaluate(snapshot: Snapshot, scoring) -> tuple[np.ndarray, np.ndarray | Non
     return mask & snapshot.facets.live, scores
 
 
+def _own_monographs(snapshot: Snapshot, plan: QueryPlan | None) -> np.ndarray:
+    """Drug codes of the single-drug monographs the query names ("lasix": Furosemide):
+    the reader asked for them, so the flat list shows all their sections."""
+    drug = snapshot.facets.facets["drug"]
+    codes = [drug.code_of(slug) for slug in (plan.drugs if plan else [])
+             if len(snapshot.lexicon.products[slug].ingredients) == 1]
+    return np.array([code for code in codes if code is not None], dtype=np.int64)
+
+
 def _ranked(snapshot: Snapshot, scores: np.ndarray | None, selected: np.ndarray,
-            request: SearchRequest) -> list[tuple[int, float | None]]:
+            request: SearchRequest, uncapped: np.ndarray
+            ) -> tuple[list[tuple[int, float | None]], int, dict[str, int]]:
+    """(the page's sections, how many sections the flat list pages through, slug ->
+    sections left out for each drug on the page). Each drug shows its best
+    GROUP_SECTIONS sections at most, so that no drug (a combination repeating its
+    headings per ingredient) fills the page; the rest are "more from this drug". The
+    single-drug monographs the query names (``uncapped`` drug codes) show all theirs.
+    Browsing, a search filtered to one drug, or one matching one drug only, lists
+    everything."""
     start = (request.page - 1) * request.per_page
     stop = start + request.per_page
-    if start >= int(selected.sum()):
-        return []
+    per_drug = np.bincount(snapshot.drug_of[selected & (snapshot.drug_of >= 0)],
+                           minlength=len(snapshot.facets.facets["drug"].values))
+    collapse = scores is not None and len(request.drug) != 1 and \
+        np.count_nonzero(per_drug) > 1
+    cap = np.full(per_drug.size, GROUP_SECTIONS, dtype=np.int64)
+    cap[uncapped] = np.iinfo(np.int64).max
+    listed = int(np.minimum(per_drug, cap).sum()) if collapse else int(selected.sum())
+    if start >= listed:
+        return [], listed, {}
     if scores is None:
         order = snapshot.browse_order[selected[snapshot.browse_order]]
-        return [(int(docnum), None) for docnum in order[start:stop]]
-    return top(scores, selected, stop)[start:stop]
+    else:
+        order = _best_first(scores, selected, stop, cap if collapse else None,
+                            snapshot.drug_of)
+    if collapse:
+        order = order[_first_of_each_drug(snapshot.drug_of[order], cap)]
+    page = order[start:stop]
+    hits = [(int(d), None if scores is None else float(scores[d])) for d in page]
+    more = {}
+    if collapse:
+        for code in dict.fromkeys(snapshot.drug_of[page].tolist()):
+            if per_drug[code] > cap[code]:
+                more[snapshot.facets.facets["drug"].values[code]] = \
+                    int(per_drug[code] - cap[code])
+    return hits, listed, more
+
+
+def _best_first(scores: np.ndarray, selected: np.ndarray, stop: int,
+                cap: np.ndarray | None, drug_of: np.ndarray) -> np.ndarray:
+    """Selected docnums best first (as top() orders them), enough of them to fill the
+    page once each drug's sections beyond its ``cap`` are left out."""
+    total = int(selected.sum())
+    limit = stop * (GROUP_SCAN if cap is not None else 1)
+    while True:
+        order = np.array([docnum for docnum, _ in top(scores, selected, limit)],
+                         dtype=np.int64)
+        if cap is None or limit >= total or \
+                _first_of_each_drug(drug_of[order], cap).sum() >= stop:
+            return order
+        limit *= 4
+
+
+def _first_of_each_drug(owners: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Mask of the positions holding one of the first cap[drug] sections of their drug."""
+    if owners.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(owners, kind="stable")
+    sorted_owners = owners[order]
+    starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
+    rank_sorted = np.arange(owners.size) - np.repeat(starts, np.diff(np.r_[starts,
+                                                                           owners.size]))
+    rank = np.empty(owners.size, dtype=np.int64)
+    rank[order] = rank_sorted
+    return rank < cap[owners]
 
 
 def _ranked_groups(snapshot: Snapshot, scores: np.ndarray | None, selected: np.ndarray,
@@ -164,7 +233,7 @@ def _corrected(snapshot: Snapshot, request: SearchRequest, plan: QueryPlan | Non
     if not request.q:
         return None
     handled = {r["from"] for r in plan.interpretation} if plan else set()
-    return suggest_correction(request.q, snapshot.searcher.reader(), _ANALYZER,
+    return suggest_correction(request.q, snapshot.doc_frequency, _ANALYZER,
                               snapshot.spelling, skip=handled)
 
 

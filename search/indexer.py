@@ -256,9 +256,9 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
         except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
             raise BaseIndexDamaged(f"generation {base} cannot be opened ({err})") from None
     old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
-    names = NameLinker(vocabulary, index_dir, {entry["title"]: entry["names"]
-                                               for entry in old_entries.values()
-                                               if "names" in entry and "title" in entry})
+    names = NameLinker(vocabulary, {entry["title"]: entry["names"]
+                                    for entry in old_entries.values()
+                                    if "names" in entry and "title" in entry})
     writer = open_writer(index, timeout=WRITER_TIMEOUT_SECONDS)
     try:
         for slug in removed:

@@ -14,7 +14,9 @@ from collections import OrderedDict
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
-POSTING_CACHE_TERMS = 4096  # term arrays kept per generation
+# Postings kept per generation, counted in entries (16 bytes each: docnum and weight) plus
+# one per term, so that the many absent or rare words of long questions stay cheap.
+POSTING_CACHE_ENTRIES = 4_000_000
 POSITION_CACHE_ENTRIES = 4_000_000  # word positions kept per generation (8 bytes each)
 
 
@@ -50,17 +52,29 @@ class PostingCache:
     """Document numbers, weights and positions of (field, term) pairs for one searcher,
     least recently used out."""
 
-    def __init__(self, searcher, capacity: int = POSTING_CACHE_TERMS):
+    def __init__(self, searcher, capacity: int = POSTING_CACHE_ENTRIES):
         self.searcher = searcher
-        self._postings = Lru(capacity)
+        self._postings = Lru(capacity, cost=lambda found: found[0].size + 1)
         # Positions are kept within a budget of entries rather than of terms, since a
         # common word has hundreds of thousands.
         self._positions = Lru(POSITION_CACHE_ENTRIES, cost=lambda found: found.size)
 
+    # Which segments hold each word of the searched fields, once listed (None before):
+    # an absent word then costs a dict lookup, not a hash lookup in every segment.
+    segments: dict | None = None
+
     def postings(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(ascending docnums, posting weights) of a term; empty arrays when absent."""
-        return self._postings.get((field, text), lambda: read_postings(
-            self.searcher.reader(), field, text))
+        return self._postings.get((field, text), lambda: self._read(field, text))
+
+    def _read(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
+        listed = self.segments
+        if listed is None or field not in LISTED_FIELDS:
+            return read_postings(self.searcher.reader(), field, text)
+        entry = listed.get((field, text))
+        if entry is None:
+            return _EMPTY
+        return read_postings(self.searcher.reader(), field, text, set(entry[1:]))
 
     def positions(self, field: str, text) -> np.ndarray:
         """Every occurrence of a term as docnum * POSITION_STRIDE + word position,
@@ -69,8 +83,10 @@ class PostingCache:
             self.searcher.reader(), field, text))
 
 
-def read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
-    """All (docnum, weight) postings of a term across the reader's segments."""
+def read_postings(reader, field: str, text, only: set[int] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """All (docnum, weight) postings of a term across the reader's segments (or the
+    segments numbered in ``only``, the ones known to hold it)."""
     schema = reader.schema
     if field not in schema:
         return _EMPTY
@@ -79,8 +95,8 @@ def read_postings(reader, field: str, text) -> tuple[np.ndarray, np.ndarray]:
     except ValueError:
         return _EMPTY
     ids, weights = [], []
-    for leaf, base in reader.leaf_readers():
-        if (field, btext) not in leaf:
+    for number, (leaf, base) in enumerate(reader.leaf_readers()):
+        if (only is not None and number not in only) or (field, btext) not in leaf:
             continue
         leaf_ids, leaf_weights = leaf_postings(leaf.postings(field, btext))
         ids.append(leaf_ids + base)
@@ -119,6 +135,7 @@ def generic_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
+LISTED_FIELDS = frozenset({"drug_name", "heading", "section_terms", "body"})
 POSITION_STRIDE = 1 << 32  # a docnum and a word position in one int64
 
 # Whoosh's Positions format stores a count and the pickled list of position gaps; one

@@ -87,7 +87,7 @@ def search_words(snapshot: Snapshot, request: SearchRequest, evaluate: Evaluate)
     if not request.q or request.literal:  # literal=1: the exact words, nothing else
         return outcome
     if matched.any():
-        outcome.notes += _missed_words(reading, evaluate)
+        outcome.notes += _missed_words(snapshot, reading)
         return outcome
     plain = " ".join(plain_words(request.q))
     if reading.plan is None and plain:
@@ -97,7 +97,7 @@ def search_words(snapshot: Snapshot, request: SearchRequest, evaluate: Evaluate)
         if matched.any():
             note = {"kind": "fallback", "from": request.q, "to": plain}
             return Outcome(understood, understood.scoring, matched, scores,
-                           [note] + _missed_words(understood, evaluate))
+                           [note] + _missed_words(snapshot, understood))
         reading = understood
     plan = reading.plan
     words = (plan.content + plan.words) if plan else [w.lower() for w in plain_words(request.q)]
@@ -135,14 +135,14 @@ def read_words(snapshot: Snapshot, text: str, literal: bool) -> Reading:
     return Reading(plan, built.match, built.rank, built.names, built.words)
 
 
-def _missed_words(reading: Reading, evaluate: Evaluate) -> list[dict]:
+def _missed_words(snapshot: Snapshot, reading: Reading) -> list[dict]:
     """A note when the named drugs' sections hold none of the other words together:
     the drug's sections are shown, and the words only ranked them."""
     if reading.names is None or reading.words is None:
         return []
-    names, _ = evaluate(reading.names)
-    words, _ = evaluate(reading.words)
-    if (names & words).any():
+    names = snapshot.scorer.matches(reading.names)[0]
+    words = snapshot.scorer.matches(reading.words)[0]
+    if np.intersect1d(names, words, assume_unique=True).size:
         return []
     plan = reading.plan
     return [{"kind": "optional", "from": " ".join(plan.words),
@@ -157,7 +157,7 @@ def _generic_names(plan: QueryPlan) -> list[str]:
 
 
 def is_index_word(snapshot: Snapshot, word: str) -> bool:
-    return len(word) < 3 or snapshot.searcher.reader().doc_frequency("spelling", word) > 0
+    return len(word) < 3 or snapshot.doc_frequency("spelling", word) > 0
 
 
 def share_of(snapshot: Snapshot, word: str) -> float:
@@ -166,6 +166,5 @@ def share_of(snapshot: Snapshot, word: str) -> float:
     stems = [token.text for token in _ANALYZER(word)]
     if not stems or snapshot.facets.size == 0:
         return 1.0
-    reader = snapshot.searcher.reader()
-    return max(reader.doc_frequency(field, stem) for field in SEARCH_FIELDS
+    return max(snapshot.doc_frequency(field, stem) for field in SEARCH_FIELDS
                for stem in stems) / snapshot.facets.size

@@ -21,9 +21,10 @@ def edit_distance(a: str, b: str) -> int:
     return OSA.distance(a, b)
 
 
-def suggest_correction(text: str, reader, analyzer, dictionary, skip: set[str] = frozenset()
-                       ) -> str | None:
+def suggest_correction(text: str, doc_frequency, analyzer, dictionary,
+                       skip: set[str] = frozenset()) -> str | None:
     """The query with unknown words replaced by their closest index word, or None.
+    ``doc_frequency(field, text)`` answers from the index (snapshots cache it).
     ``dictionary`` is a typos.NameIndex of the spelling field's words (Whoosh's own
     terms_within walks the term list: ~45 ms a word over eight segments of 70k
     sections). Words in ``skip`` (already rewritten by query understanding) are left
@@ -36,7 +37,7 @@ def suggest_correction(text: str, reader, analyzer, dictionary, skip: set[str] =
                 or lower in skip or looked_up >= MAX_CORRECTED_WORDS:
             continue
         stems = [token.text for token in analyzer(lower)]
-        if not stems or any(reader.doc_frequency(field, stem)
+        if not stems or any(doc_frequency(field, stem)
                             for field in SEARCH_FIELDS for stem in stems):
             continue
         looked_up += 1
@@ -48,6 +49,6 @@ def suggest_correction(text: str, reader, analyzer, dictionary, skip: set[str] =
         if not candidates:
             continue
         best = min(candidates, key=lambda c: (edit_distance(lower, c),
-                                              -reader.doc_frequency("spelling", c), c))
+                                              -doc_frequency("spelling", c), c))
         corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, corrected, count=1)
     return corrected if corrected != text else None

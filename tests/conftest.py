@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -24,6 +25,22 @@ def copy_corpus(target: Path) -> Path:
     for path in sorted((DATA / "corpus").glob("*.md")):
         shutil.copy(path, target / path.name)
     return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dictionary_cache(tmp_path_factory):
+    """The drug dictionary's names, decompressed once for the whole run (and for the
+    reindex processes the tests start) into a folder of the run's own."""
+    from search.drugnames import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("dictionary-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture

@@ -110,7 +110,8 @@ def test_paging_walks_the_same_ranking(backend):
     pages = [ids(search(backend, "risk", page=p, per_page=3)) for p in range(1, 4)]
     assert sum(pages, []) == full[:9]
     beyond = search(backend, "risk", page=50, per_page=3)
-    assert beyond["results"] == [] and beyond["total"] == len(full)
+    assert beyond["results"] == [] and beyond["listed"] == len(full)
+    assert beyond["total"] >= beyond["listed"]  # three sections of a drug in the list
 
 
 def test_empty_query_with_filters_browses_in_document_order(backend):

@@ -13,8 +13,8 @@ from .conftest import DATA
 from .markup import injected_markup
 
 TOP_KEYS = ["query", "corrected", "total", "page", "per_page", "took_ms", "results", "facets",
-            "interpretation", "relaxed", "group", "total_groups", "suggestions", "disclaimer",
-            "generation"]
+            "interpretation", "relaxed", "group", "total_groups", "listed", "more",
+            "suggestions", "disclaimer", "generation"]
 
 
 def test_search_json_contract(client, backend):

@@ -31,8 +31,10 @@ def _open_backend(config):
         from search.backends.typesense import TypesenseBackend
         return TypesenseBackend(config["TYPESENSE_URL"], config["TYPESENSE_KEY"],
                                 config["TYPESENSE_COLLECTION"])
+    server = not config["TESTING"]
     return WhooshBackend(Path(config["INDEX_DIR"]), cache_size=config["RESULT_CACHE_SIZE"],
-                         freeze_gc=config["FREEZE_GC"] and not config["TESTING"])
+                         freeze_gc=config["FREEZE_GC"] and server,
+                         warm=config["READ_AHEAD"] and server)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,6 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         BACKEND=os.environ.get("MONOSEARCH_BACKEND", "whoosh"),  # or "typesense"
         FREEZE_GC=True,  # a server process (not under TESTING): see WhooshBackend
+        # Read the most frequent words' postings ahead after each swap (0: off).
+        READ_AHEAD=os.environ.get("MONOSEARCH_READ_AHEAD", "1") != "0",
         TYPESENSE_URL=os.environ.get("MONOSEARCH_TYPESENSE_URL", "http://127.0.0.1:8108"),
         TYPESENSE_KEY=os.environ.get("MONOSEARCH_TYPESENSE_KEY", ""),
         TYPESENSE_COLLECTION=os.environ.get("MONOSEARCH_TYPESENSE_COLLECTION", "monographs"),

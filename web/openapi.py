@@ -93,11 +93,23 @@ SEARCH = _object({
     "facets": _object({"drug": BUCKETS, "indication": BUCKETS, "section": BUCKETS,
                        "class": BUCKETS}),
     "interpretation": {"type": "array", "items": _object({
-        "kind": {"type": "string", "enum": ["brand", "synonym", "spelling", "class", "intent"]},
-        "from": STRING, "to": STRING})},
+        "kind": {"type": "string", "enum": ["brand", "synonym", "spelling", "class", "intent",
+                                            "fallback", "relaxed", "optional"]},
+        "from": STRING, "to": STRING}),
+        "description": "Every rewrite and fallback: brand, synonym, spelling, class and "
+                       "intent rewrites; fallback (a quoted or operator query that found "
+                       "nothing, searched as understood plain words); relaxed (no section "
+                       "has every word: any of these words); optional (these words are not "
+                       "in the named drug's sections, which are shown anyway)."},
     "relaxed": {"type": "boolean"},
     "group": {"type": "string", "enum": ["none", "drug"]},
     "total_groups": {"type": "integer", "minimum": 0, "nullable": True},
+    "listed": {"type": "integer", "minimum": 0,
+               "description": "Sections the flat list pages through: at most three of "
+                              "each drug (all of them when filtered to one drug)."},
+    "more": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1},
+             "description": "Drug slug -> matching sections of that drug on this page's "
+                            "drugs left out of the flat list (search with drug=slug)."},
     "suggestions": {"type": "array", "items": _object({
         "kind": {"type": "string", "enum": ["spelling", "drug", "class"]},
         "value": STRING, "label": STRING})},
@@ -119,6 +131,9 @@ HEALTH = _object({
     "documents": {"type": "integer", "minimum": 0},
     "monographs": {"type": "integer", "minimum": 0},
     "searchers_opened": {"type": "integer", "minimum": 0},
+    "read_ahead": {"type": "string", "enum": ["off", "reading", "done"],
+                   "description": "Whether this worker has read the most frequent words' "
+                                  "postings ahead for the generation it serves."},
     "cache": _object({"hits": {"type": "integer", "minimum": 0},
                       "misses": {"type": "integer", "minimum": 0},
                       "size": {"type": "integer", "minimum": 0}}),

@@ -130,7 +130,19 @@ def search_page():
                            titles=FACET_TITLES, params=FACET_PARAMS,
                            section_labels={k: v[0] for k, v in SECTION_TYPES.items()},
                            literal_url=search_url(state, literal="1", page=1),
-                           understood_url=search_url(state, literal="", page=1))
+                           understood_url=search_url(state, literal="", page=1),
+                           more=_more_links(body, state))
+
+
+def _more_links(body: dict, state: dict) -> dict[int, dict]:
+    """Result position -> "N more from <drug>" after the last section a drug shows on
+    the page, for drugs whose other sections the flat list leaves out."""
+    if body["group"] == "drug" or not body["more"]:
+        return {}
+    last = {hit["drug"]: n for n, hit in enumerate(body["results"])}
+    return {n: {"count": body["more"][slug], "drug_name": body["results"][n]["drug_name"],
+                "url": search_url(state, page=1, drug=[slug])}
+            for slug, n in last.items() if slug in body["more"]}
 
 
 @blueprint.get("/drug/<slug>")
@@ -183,7 +195,7 @@ def _facet_view(body: dict, state: dict) -> dict:
 
 
 def _pages(body: dict, state: dict) -> dict:
-    count = body["total_groups"] if body["group"] == "drug" else body["total"]  # drugs
+    count = body["total_groups"] if body["group"] == "drug" else body["listed"]
     last = max((count + body["per_page"] - 1) // body["per_page"], 1)
     current = body["page"]
     first = max(1, min(current - PAGE_LINKS // 2, last - PAGE_LINKS + 1))

@@ -316,7 +316,9 @@ class TypesenseBackend:
             "per_page": request.per_page, "took_ms": 0.0, "results": hits,
             "facets": facet_buckets(results[1:], counted, request, generation.labels),
             "interpretation": plan.interpretation if plan else [], "relaxed": relaxed,
-            "group": group, "total_groups": total_groups, "suggestions": suggestions,
+            "group": group, "total_groups": total_groups,
+            # Typesense pages through every matching section (no per-drug cap).
+            "listed": total, "more": {}, "suggestions": suggestions,
             "disclaimer": DISCLAIMER, "generation": generation.name,
         }
 
