@@ -36,6 +36,7 @@ CACHE_PREFIX = "drugnames-"  # compact copy kept in the cache folder, per versio
 CACHE_ENV = "MONOSEARCH_CACHE_DIR"
 MAX_ALIAS_WORDS = 3
 MIN_ALIAS_CHARS = 3
+INGREDIENT_CACHE = 50_000  # ingredients whose names are kept per process
 SIMILAR_NAME_RATIO = 70  # rapidfuzz ratio from which a name is a spelling, not a brand
 
 # Words after a drug's name that name its salt or ester: "rosuvastatin calcium" is what
@@ -358,23 +359,10 @@ def link_names(title: str, dictionary: DrugDictionary, vocabulary: Vocabulary) -
 
     ids = []
     for part, ingredient in enumerate(ingredients):
-        equivalents = _equivalent_generics(ingredient, dictionary, vocabulary)
-        canonicals = [name for name in equivalents if dictionary.names(name)]
-        ids.append(_id_of(ingredient, canonicals))
-        for lay in vocabulary.product_names_for(ingredient.name):
-            add(lay, part, "synonym")  # "flu shot": Influenza Virus Vaccine
-        for generic in equivalents:
-            for brand in vocabulary.brands_of(generic):
-                add(brand, part, "brand")
-            if generic != ingredient.name:
-                add(generic, part, "synonym")
-        for canonical in canonicals:
-            for name in dictionary.names(canonical):
-                if not is_alias(name) or _decorates(name, equivalents):
-                    continue
-                brand = dictionary.is_brand(name) or (
-                    len(name.split()) == 1 and not _similar_to_any(name, equivalents))
-                add(name, part, "brand" if brand else "synonym")
+        ingredient_id, names = _ingredient_names(ingredient, dictionary, vocabulary)
+        ids.append(ingredient_id)
+        for name, kind in names:
+            add(name, part, kind)
     if len(set(ids)) > 1:  # brands of the combination: "Percocet", "Hyzaar"
         for name, kind in _combination_names(dictionary, vocabulary).get(frozenset(ids), ()):
             add(name, -1, kind)
@@ -386,6 +374,51 @@ def link_names(title: str, dictionary: DrugDictionary, vocabulary: Vocabulary) -
         "qualifiers": sorted({q for i in ingredients for q in i.qualifiers}),
         "aliases": [[name, part, kind] for name, (part, kind) in aliases.items()],
     }
+
+
+@lru_cache(maxsize=INGREDIENT_CACHE)
+def _ingredient_names(ingredient: Ingredient, dictionary: DrugDictionary,
+                      vocabulary: Vocabulary) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(id, (name, kind) pairs) of one ingredient, worked out once per process: real
+    corpora name paracetamol in hundreds of combinations."""
+    equivalents = _equivalent_generics(ingredient, dictionary, vocabulary)
+    canonicals = [name for name in equivalents if dictionary.names(name)]
+    names: list[tuple[str, str]] = []
+    # "flu shot": Influenza Virus Vaccine
+    names += [(lay, "synonym") for lay in vocabulary.product_names_for(ingredient.name)]
+    for generic in equivalents:
+        names += [(brand, "brand") for brand in vocabulary.brands_of(generic)]
+        if generic != ingredient.name:
+            names.append((generic, "synonym"))
+    for canonical in canonicals:
+        for name in dictionary.names(canonical):
+            if not is_alias(name) or _decorates(name, equivalents):
+                continue
+            brand = dictionary.is_brand(name) or (
+                len(name.split()) == 1 and not _similar_to_any(name, equivalents))
+            names.append((name, "brand" if brand else "synonym"))
+    return _id_of(ingredient, canonicals), tuple(names)
+
+
+def compact_names(names: dict) -> tuple[dict, dict[str, list[list[str]]]]:
+    """(the entry without its ingredients' aliases, ingredient id -> [alias, kind]
+    pairs): what a generation stores once per ingredient (see full_names)."""
+    table: dict[str, list[list[str]]] = {}
+    for alias, part, kind in names["aliases"]:
+        if part >= 0:
+            found = table.setdefault(names["ids"][part], [])
+            if [alias, kind] not in found:
+                found.append([alias, kind])
+    whole = [entry for entry in names["aliases"] if entry[1] < 0]
+    return {**names, "aliases": whole}, table
+
+
+def full_names(names: dict, table: dict[str, list]) -> dict:
+    """An entry's names with its ingredients' aliases from the generation's table."""
+    aliases = list(names["aliases"])
+    for part, ingredient in enumerate(names.get("ids", ())):
+        aliases += [[alias, part, kind] for alias, kind in table.get(ingredient, ())]
+    return {**names, "aliases": aliases}
 
 
 def _equivalent_generics(ingredient: Ingredient, dictionary: DrugDictionary,

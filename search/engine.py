@@ -194,7 +194,8 @@ def _ranked_groups(snapshot: Snapshot, scores: np.ndarray | None, selected: np.n
 
 def _result(snapshot: Snapshot, docnum: int, score: float | None, terms) -> dict:
     stored = snapshot.searcher.stored_fields(docnum)
-    snippet = highlight_snippet(stored["body"], terms) if terms else ""
+    snippet = highlight_snippet(stored["body"], terms, snapshot.words(docnum, stored["body"])) \
+        if terms else ""
     slug = stored["drug"]
     return {
         "id": stored["id"],

@@ -29,15 +29,22 @@ def _stem(word: str) -> str:
     return stem(word.lower())
 
 
-def highlight_snippet(text: str, terms: frozenset[str]) -> str:
-    """Up to two fragments of text around the analyzed (stemmed) terms; "" if none occurs."""
+def stemmed_words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of every word of a text: what highlighting looks through
+    (kept per section by the snapshot, since the same sections come back often)."""
+    return [(m.start(), m.end(), _stem(m.group())) for m in _TOKEN_RE.finditer(text)]
+
+
+def highlight_snippet(text: str, terms: frozenset[str],
+                      words: list[tuple[int, int, str]] | None = None) -> str:
+    """Up to two fragments of text around the analyzed (stemmed) terms; "" if none occurs.
+    ``words``: stemmed_words(text), if already known."""
     if not terms:
         return ""
     matches = []
-    for m in _TOKEN_RE.finditer(text):
-        stemmed = _stem(m.group())
-        if stemmed in terms:
-            matches.append((m.start(), m.end(), stemmed))
+    for word in words if words is not None else stemmed_words(text):
+        if word[2] in terms:
+            matches.append(word)
             if len(matches) >= MAX_MATCHES:
                 break
     if not matches:

@@ -16,7 +16,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from . import parallel, store
-from .drugnames import NameLinker, dictionary_version
+from .drugnames import NameLinker, compact_names, dictionary_version, full_names
 from .errors import CorpusNotFound, MonographError, MonosearchError
 from .facts import drug_facts
 from .models import Monograph
@@ -140,7 +140,8 @@ def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: floa
 def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | None,
          vocabulary: Vocabulary, workers: int | None) -> ReindexReport:
     """One reindex under the lock: scan, parse what changed, write and publish."""
-    base, old = _incremental_base(index_dir, full)
+    base, previous = _incremental_base(index_dir, full)
+    old = previous.get("monographs", {})
     report = ReindexReport(full=base is None)
     files, entries = _scan(corpus_dir, report, old)
     changed = {slug: file for slug, file in files.items()
@@ -154,7 +155,8 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     report.unchanged = len(entries) - len(jobs)
     generation = None
     if jobs or removed or base is None:
-        generation = _write_generation(index_dir, base, jobs, removed, entries, vocabulary,
+        generation = _write_generation(index_dir, base, previous, jobs, removed, entries,
+                                       vocabulary,
                                        report, progress, parallel.worker_count(len(jobs),
                                                                                workers))
     if generation is None:
@@ -169,8 +171,9 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
 
 
 def _incremental_base(index_dir: Path, full: bool) -> tuple[str | None, dict]:
-    """(generation to start from, its monographs) or (None, {}) for a full build.
-    A damaged index, an older schema or a changed vocabulary forces a full build."""
+    """(generation to start from, its manifest) or (None, {}) for a full build. A
+    damaged index, an older schema, a changed vocabulary or drug dictionary forces a
+    full build."""
     if full:
         return None, {}
     try:
@@ -184,7 +187,7 @@ def _incremental_base(index_dir: Path, full: bool) -> tuple[str | None, dict]:
             or manifest.get("vocabulary") != vocabulary_fingerprint()
             or manifest.get("dictionary") != dictionary_version()):
         return None, {}
-    return current, manifest.get("monographs", {})
+    return current, manifest
 
 
 def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
@@ -240,7 +243,8 @@ def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary,
             "drug_class": facts["drug_class"], "names": linked}
 
 
-def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, Path, str]],
+def _write_generation(index_dir: Path, base: str | None, previous: dict,
+                      jobs: list[tuple[str, Path, str]],
                       removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary,
                       report: ReindexReport, progress: Progress | None, workers: int
                       ) -> str | None:
@@ -255,8 +259,9 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
             index = whoosh_index.open_dir(str(tmp))
         except Exception as err:  # noqa: BLE001 - Whoosh raises many kinds on damage
             raise BaseIndexDamaged(f"generation {base} cannot be opened ({err})") from None
-    old_entries = store.read_manifest(index_dir / base)["monographs"] if base else {}
-    names = NameLinker(vocabulary, {entry["title"]: entry["names"]
+    old_entries = previous.get("monographs", {})
+    old_table = previous.get("names", {})
+    names = NameLinker(vocabulary, {entry["title"]: full_names(entry["names"], old_table)
                                     for entry in old_entries.values()
                                     if "names" in entry and "title" in entry})
     writer = open_writer(index, timeout=WRITER_TIMEOUT_SECONDS)
@@ -304,8 +309,31 @@ def _write_generation(index_dir: Path, base: str | None, jobs: list[tuple[str, P
         "generation": store.generation_name(number),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "monographs": entries,
+        "names": _names_table(entries, built, old_table),
     }
     return store.publish_generation(index_dir, tmp, number, manifest)
+
+
+def _names_table(entries: dict[str, dict], built: dict[str, dict], old: dict[str, list]
+                 ) -> dict[str, list]:
+    """Ingredient id -> its aliases, once for the generation: the monographs' entries
+    keep only their ids and the names of the whole product (paracetamol's thirty names
+    once, not in each of its hundreds of combinations)."""
+    table: dict[str, list] = {}
+    for slug, entry in entries.items():
+        names = entry.get("names")
+        if not names:
+            continue
+        if slug in built:
+            entry["names"], found = compact_names(names)
+            for ingredient, aliases in found.items():
+                known = table.setdefault(ingredient, list(old.get(ingredient, [])))
+                known += [alias for alias in aliases if alias not in known]
+        else:
+            for ingredient in names["ids"]:
+                if ingredient not in table and ingredient in old:
+                    table[ingredient] = list(old[ingredient])
+    return table
 
 
 def _account(report: ReindexReport, built: dict[str, dict], errors: list[MonographError],

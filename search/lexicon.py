@@ -1,5 +1,6 @@
 """What names mean in one index generation: its drugs (titles, ingredients and the
-aliases the reindex linked from the drug dictionary, see search/drugnames.py), and the
+aliases the reindex linked from the drug dictionary, see search/drugnames.py; the
+manifest keeps each ingredient's aliases once, in its "names" table), and the
 vocabulary's classes and conditions. Built once per generation; nothing here touches
 Whoosh, and the dictionary itself is never loaded by a server.
 
@@ -16,7 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .drugnames import empty_dictionary, link_names, qualifier_groups, spelling_key
+from .drugnames import (
+    empty_dictionary,
+    full_names,
+    link_names,
+    qualifier_groups,
+    spelling_key,
+)
 from .typos import NameIndex
 from .vocabulary import Vocabulary
 
@@ -79,7 +86,8 @@ class Product:
 class Lexicon:
     """Dictionaries of one index generation: its drugs plus the vocabulary."""
 
-    def __init__(self, monographs: dict[str, dict], vocabulary: Vocabulary):
+    def __init__(self, monographs: dict[str, dict], vocabulary: Vocabulary,
+                 names_table: dict[str, list] | None = None):
         self.vocabulary = vocabulary
         self.drugs: dict[str, DrugName] = {}
         self.products: dict[str, Product] = {}
@@ -89,6 +97,8 @@ class Lexicon:
         for slug, entry in monographs.items():
             title = entry.get("title", slug)
             names = entry.get("names") or link_names(title, fallback, vocabulary)
+            if names_table:
+                names = full_names(names, names_table)
             ids = tuple(names.get("ids") or names["ingredients"])
             self.products[slug] = Product(slug, ids, qualifier_groups(names["qualifiers"]))
             for ingredient in dict.fromkeys(ids):

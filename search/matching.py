@@ -31,6 +31,10 @@ class Lru:
         self._total = 0
         self._lock = threading.Lock()
 
+    def has(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
     def get(self, key, make):
         with self._lock:
             found = self._items.get(key)

@@ -16,6 +16,7 @@ from whoosh.scoring import BM25F
 from . import store
 from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
+from .highlight import stemmed_words
 from .lexicon import Lexicon
 from .matching import Lru, PostingCache
 from .query import build_parser
@@ -27,6 +28,7 @@ from .vocabulary import default_vocabulary
 
 PLAN_CACHE_SIZE = 2048  # read queries kept per generation
 FREQUENCY_CACHE_SIZE = 200_000  # document frequencies kept per generation
+SECTION_WORDS_CACHE = 1_000_000  # words of highlighted sections kept (about 100 bytes each)
 # Postings read ahead after a generation opens, most frequent words first: a reader's
 # first questions then find "dose", "side" and "effects" in memory (reading them cold is
 # 20-30 ms each at 50k sections). Entries of 24 bytes (docnum, weight, score).
@@ -74,6 +76,15 @@ class Snapshot:
         over eight segments)."""
         return Lru(FREQUENCY_CACHE_SIZE)
 
+    @cached_property
+    def section_words(self) -> Lru:
+        """docnum -> its body's stemmed words, for highlighting (a section that comes
+        back for many queries is tokenized once)."""
+        return Lru(SECTION_WORDS_CACHE, cost=len)
+
+    def words(self, docnum: int, body: str) -> list[tuple[int, int, str]]:
+        return self.section_words.get(docnum, lambda: stemmed_words(body))
+
     def doc_frequency(self, field: str, text: str) -> int:
         return self.frequencies.get((field, text),
                                     lambda: self.searcher.reader().doc_frequency(field, text))
@@ -108,6 +119,22 @@ class Snapshot:
                         entry[0] += info.doc_frequency()
                         entry.append(number)
         return found
+
+    def enter(self) -> bool:
+        """Count a user of this generation; False once it is retired."""
+        with self.lock:
+            if self.retired:
+                return False
+            self.users += 1
+            return True
+
+    def leave(self) -> None:
+        """A user is done; the last user of a retired generation closes it."""
+        with self.lock:
+            self.users -= 1
+            closing = self.retired and self.users == 0
+        if closing:
+            self.close()
 
     def title(self, slug: str) -> str:
         return self.monographs.get(slug, {}).get("title", slug)
@@ -169,7 +196,8 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
     snapshot = Snapshot(
         generation=generation, index=index, searcher=searcher,
         parser=build_parser(searcher.schema), facets=facets, manifest=manifest,
-        lexicon=Lexicon(manifest.get("monographs", {}), default_vocabulary()),
+        lexicon=Lexicon(manifest.get("monographs", {}), default_vocabulary(),
+                        manifest.get("names")),
         drug_of=drug_of, browse_order=order[facets.live[order]], readers=readers,
     )
     _warm(snapshot)

@@ -102,6 +102,11 @@ class Vocabulary:
         # title must hold to be that product ({"influenza", "vaccine"}).
         self.product_names = {name.lower(): [frozenset(_words(m)) for m in matches]
                               for name, matches in (product_names or {}).items()}
+        self._product_names_by_word: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        for name, needed in self.product_names.items():
+            for words in needed:
+                for word in words:
+                    self._product_names_by_word.setdefault(word, []).append((name, words))
         self.classes = {c.slug: c for c in classes or []}
         self._class_by_name: dict[str, str] = {}
         self._classes_of: dict[str, list[str]] = {}
@@ -167,8 +172,9 @@ class Vocabulary:
         """Lay names whose product the title names ("Zoster Vaccine Recombinant" ->
         "shingles vaccine", "shingles shot")."""
         words = set(_words(title))
-        return [name for name, needed in self.product_names.items()
-                if any(match <= words for match in needed)]
+        found = {name for word in words for name, needed in
+                 self._product_names_by_word.get(word, ()) if needed <= words}
+        return [name for name in self.product_names if name in found]
 
     def resolve_class(self, name: str) -> tuple[str, str]:
         """(slug, label) of a drug class by label, synonym or lay term; unknown names keep

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from search import drugnames
+from search.backends.whoosh import WhooshBackend
 from search.drugnames import (
     DrugDictionary,
     NameLinker,
@@ -16,6 +17,7 @@ from search.drugnames import (
     strip_qualifiers,
 )
 from search.indexer import reindex
+from search.query import SearchRequest
 from search.vocabulary import Vocabulary, default_vocabulary
 
 from .conftest import SEED
@@ -148,3 +150,34 @@ def test_generation_records_the_dictionary_and_a_new_version_rebuilds(tmp_path, 
     monkeypatch.setattr("search.indexer.dictionary_version", lambda: "999.0")
     again = reindex(corpus, index)
     assert again.full and again.generation != first.generation
+
+
+def test_each_ingredient_s_names_are_stored_once_per_generation(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for slug, title in [("furosemide", "Furosemide"),
+                        ("furosemide-kcl", "Furosemide + Potassium Chloride"),
+                        ("percocet-like", "Oxycodone + Paracetamol")]:
+        (corpus / f"{slug}.md").write_text(f"# {title}\n### Usage\nUsed in tests.\n")
+    index = tmp_path / "index"
+
+    def manifest() -> dict:
+        generation = reindex(corpus, index).generation
+        return json.loads((index / generation / "manifest.json").read_text())
+
+    first = manifest()
+    assert ["lasix", "brand"] in first["names"]["furosemide"]
+    for entry in first["monographs"].values():  # aliases of the whole product only
+        assert all(part == -1 for _, part, _ in entry["names"]["aliases"])
+    assert ["percocet", -1, "brand"] in first["monographs"]["percocet-like"]["names"]["aliases"]
+    (corpus / "furosemide-kcl.md").write_text(
+        "# Furosemide + Potassium Chloride\n### Usage\nEdited.\n")
+    second = manifest()  # incremental: the unchanged monographs' names are carried over
+    assert second["names"] == first["names"]
+    (corpus / "percocet-like.md").unlink()
+    third = manifest()
+    assert "oxycodone" not in third["names"] and "furosemide" in third["names"]
+    backend = WhooshBackend(index)
+    body = backend.search(SearchRequest(q="lasix"))
+    assert body["results"][0]["drug"] == "furosemide"
+    backend.close()

@@ -115,18 +115,12 @@ class WhooshBackend:
     def _use(self) -> Iterator[Snapshot]:
         while True:
             snapshot = self._refresh()
-            with snapshot.lock:
-                if not snapshot.retired:
-                    snapshot.users += 1
-                    break
+            if snapshot.enter():
+                break
         try:
             yield snapshot
         finally:
-            with snapshot.lock:
-                snapshot.users -= 1
-                closing = snapshot.retired and snapshot.users == 0
-            if closing:
-                snapshot.close()
+            snapshot.leave()
 
     def close(self) -> None:
         with self._swap_lock:
@@ -206,10 +200,8 @@ def _read_ahead(snapshot: Snapshot) -> None:
     frequent words' postings and scores into the snapshot's caches, a word at a time
     under its lock (a request waits for one word at most), until done or the generation
     retires."""
-    with snapshot.lock:
-        if snapshot.retired:
-            return
-        snapshot.users += 1
+    if not snapshot.enter():
+        return
     try:
         terms = snapshot.list_terms()
         if terms is None:
@@ -224,8 +216,4 @@ def _read_ahead(snapshot: Snapshot) -> None:
     except Exception:  # noqa: BLE001 - reading ahead is an optimisation, never an error
         log.exception("reading ahead in generation %s stopped", snapshot.generation)
     finally:
-        with snapshot.lock:
-            snapshot.users -= 1
-            closing = snapshot.retired and snapshot.users == 0
-        if closing:
-            snapshot.close()
+        snapshot.leave()
