@@ -35,6 +35,15 @@ _BOLD_LABEL_RE = re.compile(r"^\s{0,3}(\*\*|__)(?P<label>[^*_\n]{1,60}?)\1(?P<re
 _WRAPPED_BOLD_RE = re.compile(r"^(?:\*\*|__)(.+?)(?:\*\*|__)\s*:?$")
 MAX_PART_CHARS = 80  # a part name longer than this is text, not a name
 _DISCLAIMER_RE = re.compile(r"^\s*(\*\*|__)\s*disclaimer\s*:?\s*(\*\*|__)", re.IGNORECASE)
+_LINK_DEFINITION_RE = re.compile(r"^\s*\[[^\]]+\]:\s*\S+")
+_RULE_RE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+# Removed from a line's start in this order: a heading's hashes, quote marks, a list marker.
+_LINE_STARTS = (re.compile(r"^\s*#{1,6}\s*"), re.compile(r"^\s*(>\s?)+"),
+                re.compile(r"^\s*([*+-]|\d+[.)])\s+"))
+_IMAGE_RE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK_RE = re.compile(r"\[([^\]]*)\](\([^)]*\)|\[[^\]]*\])")
+_EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
+_BLANK_LINES_RE = re.compile(r"\n{2,}")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 
@@ -104,23 +113,25 @@ def iter_corpus(root: Path) -> Iterator[Monograph | MonographError]:
 
 
 def markdown_to_text(markdown: str) -> str:
-    """Plain text of a markdown fragment, for indexing and snippets (no HTML parsing)."""
+    """Plain text of a markdown fragment, for indexing and snippets (no HTML parsing).
+    The patterns are compiled once, and a line is only searched for links or emphasis
+    when it holds their characters (a full build calls this for every section)."""
     out = []
     for line in markdown.split("\n"):
-        if _FENCE_RE.match(line) or re.match(r"^\s*\[[^\]]+\]:\s*\S+", line):
+        if _FENCE_RE.match(line) or ("[" in line and _LINK_DEFINITION_RE.match(line)):
             continue
-        if re.match(r"^\s*([-*_])(\s*\1){2,}\s*$", line):
+        if _RULE_RE.match(line):
             continue  # horizontal rule
-        line = re.sub(r"^\s*#{1,6}\s*", "", line)
-        line = re.sub(r"^\s*(>\s?)+", "", line)
-        line = re.sub(r"^\s*([*+-]|\d+[.)])\s+", "", line)
-        line = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)
-        line = re.sub(r"\[([^\]]*)\](\([^)]*\)|\[[^\]]*\])", r"\1", line)
-        line = re.sub(r"(\*\*|__|\*|`)", "", line)
-        line = line.replace("|", " ")
-        line = re.sub(r"\s+", " ", line).strip()
+        for pattern in _LINE_STARTS:
+            line = pattern.sub("", line)
+        if "[" in line:
+            line = _IMAGE_RE.sub(r"\1", line)
+            line = _LINK_RE.sub(r"\1", line)
+        if "*" in line or "_" in line or "`" in line:
+            line = _EMPHASIS_RE.sub("", line)
+        line = " ".join(line.replace("|", " ").split())
         out.append(line)
-    return re.sub(r"\n{2,}", "\n", "\n".join(out)).strip()
+    return _BLANK_LINES_RE.sub("\n", "\n".join(out)).strip()
 
 
 def slugify(text: str) -> str:

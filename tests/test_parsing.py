@@ -2,9 +2,17 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.errors import MonographError
-from search.parsing import MAX_BYTES, iter_corpus, parse_monograph, read_monograph
+from search.parsing import (
+    MAX_BYTES,
+    iter_corpus,
+    markdown_to_text,
+    parse_monograph,
+    read_monograph,
+)
 from search.sections import classify_heading
 
 from .conftest import DATA, SEED
@@ -199,3 +207,38 @@ def test_bold_labels_inside_sections_stay_text():
 def test_pages_without_recognisable_sections_are_rejected(text):
     error = _reason(text.encode())
     assert "no '### ' section" in error.reason and "bold label" in error.reason
+
+
+def reference_markdown_to_text(markdown: str) -> str:
+    """The plain-text rule written out one regex at a time, as it was first written."""
+    import re as regex
+
+    out = []
+    for line in markdown.split("\n"):
+        if regex.match(r"^\s{0,3}(```|~~~)", line) or regex.match(r"^\s*\[[^\]]+\]:\s*\S+",
+                                                                   line):
+            continue
+        if regex.match(r"^\s*([-*_])(\s*\1){2,}\s*$", line):
+            continue
+        line = regex.sub(r"^\s*#{1,6}\s*", "", line)
+        line = regex.sub(r"^\s*(>\s?)+", "", line)
+        line = regex.sub(r"^\s*([*+-]|\d+[.)])\s+", "", line)
+        line = regex.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)
+        line = regex.sub(r"\[([^\]]*)\](\([^)]*\)|\[[^\]]*\])", r"\1", line)
+        line = regex.sub(r"(\*\*|__|\*|`)", "", line)
+        line = regex.sub(r"\s+", " ", line.replace("|", " ")).strip()
+        out.append(line)
+    return regex.sub(r"\n{2,}", "\n", "\n".join(out)).strip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab *_`#>-+1.)[]()!|:~\n\t\u00a0\u2003\x1c", max_size=80))
+def test_markdown_to_text_equals_the_reference(markdown):
+    assert markdown_to_text(markdown) == reference_markdown_to_text(markdown)
+
+
+def test_markdown_to_text_on_real_sections():
+    for path in sorted((DATA.parent.parent / "corpus").glob("*.md")):
+        for section in read_monograph(path).sections:
+            assert markdown_to_text(section.markdown) == \
+                reference_markdown_to_text(section.markdown)
