@@ -139,7 +139,11 @@ def generic_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
-LISTED_FIELDS = frozenset({"drug_name", "heading", "section_terms", "body"})
+# Fields whose words a server lists after a swap (snapshot.list_terms): the searched
+# fields, the facet and keyword fields queries name, and the spelling field (whose words
+# are only looked up, never read).
+LISTED_FIELDS = ("drug_name", "heading", "section_terms", "body", "drug", "section",
+                 "indications", "drug_class", "ingredients", "spelling")
 POSITION_STRIDE = 1 << 32  # a docnum and a word position in one int64
 
 # Whoosh's Positions format stores a count and the pickled list of position gaps; one

@@ -18,7 +18,7 @@ from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
 from .highlight import stemmed_words
 from .lexicon import Lexicon
-from .matching import Lru, PostingCache
+from .matching import LISTED_FIELDS, Lru, PostingCache
 from .query import build_parser
 from .schema import SCHEMA_VERSION, SEARCH_FIELDS
 from .scoring import Scorer
@@ -86,6 +86,9 @@ class Snapshot:
         return self.section_words.get(docnum, lambda: stemmed_words(body))
 
     def doc_frequency(self, field: str, text: str) -> int:
+        listed = self.postings.segments
+        if listed is not None and field in LISTED_FIELDS:
+            return listed.get((field, text), (0,))[0]
         return self.frequencies.get((field, text),
                                     lambda: self.searcher.reader().doc_frequency(field, text))
 
@@ -104,12 +107,12 @@ class Snapshot:
         return NameIndex(w.decode("utf-8") if isinstance(w, bytes) else w for w in words)
 
     def list_terms(self) -> dict[tuple[str, str], list[int]] | None:
-        """(field, word) of the searched fields -> [document frequency, segment numbers
-        holding it...], read segment by segment (a merged walk of the term lists is
-        seven times slower), each under the snapshot's lock; None once retired."""
+        """(field, word) of the fields queries ask for -> [document frequency, segment
+        numbers holding it...], read segment by segment (a merged walk of the term lists
+        is seven times slower), each under the snapshot's lock; None once retired."""
         found: dict[tuple[str, str], list[int]] = {}
         for number, (leaf, _) in enumerate(self.searcher.reader().leaf_readers()):
-            for name in SEARCH_FIELDS:
+            for name in LISTED_FIELDS:
                 with self.lock:
                     if self.retired:
                         return None
@@ -151,6 +154,8 @@ def frequent_terms(terms: dict[tuple[str, str], list[int]], size: int,
     least = max(1, int(min_share * size))
     chosen, total = [], 0
     for key, entry in sorted(terms.items(), key=lambda item: -item[1][0]):
+        if key[0] == "spelling":
+            continue  # known to exist, never read
         if entry[0] < least or total + entry[0] > budget:
             break
         chosen.append(key)

@@ -85,7 +85,7 @@ bleeding bleed bruising bruise bruises sleepy drowsy drowsiness tired tiredness 
 dizzy dizziness nausea nauseous vomiting diarrhea diarrhoea constipation constipated rash
 itching itchy hives headache headaches swelling swollen ankles weight gain insomnia
 sleepless cough coughing mouth palpitations heartburn upset cramps cramping numbness
-tingling tremor tremors shaking sweating sweats nightmares jaundice libido impotence
+tingling tremor tremors shaking shaky jittery sweating sweats nightmares jaundice libido impotence
 erection hair loss dreams moody mood irritable anxious jittery bloating gas acne
 """.split())
 # Intent words too general to be matched as words in the text.
@@ -109,6 +109,7 @@ _STRENGTH_RE = re.compile(r"^\d+(?:[.,]\d+)?(?:mg|mgs|mcg|ug|g|gm|ml|iu|units?|%
 _SPLIT_WORDS = STOP_WORDS | GENERIC_NOUNS | {w for phrase in INTENTS for w in phrase.split()}
 MIN_JOINED_CHARS = 5
 MIN_SPLIT_PART_CHARS = 3  # "level iracetam", not "succ er"
+_WHAT_DOES_RE = re.compile(r"\bwhat does (?:\S+ ){1,4}do$")
 _FOR_WORDS = frozenset({"for", "treat", "treats", "treating", "against"})
 
 
@@ -238,7 +239,9 @@ def _infer_intent(plan: QueryPlan, lexicon: Lexicon, text: str) -> None:
     kinds: tuple[str, ...] = ()
     if (plan.classes or plan.conditions) and not plan.names_drug:
         kinds = ("usage",)  # "blood thinner", "hair loss pill": what treats it
-    elif plan.names_drug and tokens[-1:] == ["do"] and "what" in tokens:
+    elif len(plan.groups) > 1 and not any(role == COMBINED for role, *_ in plan.roles.values()):
+        kinds = INTENTS["interactions"]  # "tylenol with ibuprofen"
+    elif plan.names_drug and _WHAT_DOES_RE.search(" ".join(tokens)):
         kinds = ("usage", "mechanism")  # "what does atorvastatin do"
     elif plan.drugs and plan.conditions and treats:
         kinds = ("usage",)  # "seroquel for sleep", "metformin type 2 diabetes"
@@ -246,8 +249,6 @@ def _infer_intent(plan: QueryPlan, lexicon: Lexicon, text: str) -> None:
         # A named drug and a condition it does not treat ("metformin diarrhea"), or a
         # symptom ("norvasc swollen ankles"): most likely a side effect.
         kinds = ("side-effects",)
-    elif len(plan.groups) > 1 and not any(role == COMBINED for role, *_ in plan.roles.values()):
-        kinds = INTENTS["interactions"]  # "tylenol with ibuprofen"
     elif plan.names_drug and plan.strengths:
         kinds = ("dosage",)  # "levothyroxine 50 mcg"
     if kinds:

@@ -1,8 +1,8 @@
 """Relevance floors on the judged query set, and the eval command itself.
 
-Floors are set a little under the values measured when query understanding landed
-(drug hit@10 1.000, drug+section hit@10 1.000, drug hit@1 0.990, drug+section hit@1
-0.937; literal search: drug hit@10 0.675), so a change that hurts relevance fails CI.
+Floors are set a little under the values measured (drug hit@10 1.000, drug+section
+hit@10 1.000, drug hit@1 0.990, drug+section hit@1 0.952; literal search: drug hit@10
+0.675), so a change that hurts relevance fails CI.
 """
 
 import json
@@ -19,13 +19,13 @@ from .conftest import DATA, ROOT, LiveServer
 JUDGED = DATA / "queries.jsonl"
 # 100 consumer questions written by someone who never saw the engine; measured 1.000 /
 # 0.790 (drug hit@1 / drug+section hit@1) before its misses led to more intent phrases,
-# 0.990 / 0.910 after.
+# 0.990 / 0.910 after, 1.000 / 0.920 with the drug dictionary's names.
 HOLDOUT = DATA / "queries-holdout.jsonl"
-HOLDOUT_FLOORS = {"drug_hit1": 0.97, "drug_hit10": 0.98, "section_hit1": 0.87,
+HOLDOUT_FLOORS = {"drug_hit1": 0.97, "drug_hit10": 0.98, "section_hit1": 0.89,
                   "section_hit10": 0.97}
 FLOORS = {
     "drug_hit1": 0.96, "drug_hit10": 0.98, "drug_mrr": 0.97, "drug_ndcg": 0.96,
-    "section_hit1": 0.90, "section_hit10": 0.97, "section_mrr": 0.92, "section_ndcg": 0.91,
+    "section_hit1": 0.92, "section_hit10": 0.97, "section_mrr": 0.94, "section_ndcg": 0.93,
 }
 
 

@@ -6,6 +6,8 @@ tests/test_understanding.py covers the rewrites."""
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.query import SearchRequest
 
@@ -148,3 +150,30 @@ def test_result_fields(backend):
     assert hit["indications"] == ["rheumatoid-arthritis", "covid-19", "alopecia-areata"]
     assert (hit["drug_name"], hit["section"], hit["heading"]) == ("Baricitinib", "dosage",
                                                                    "Dosage")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9'\-.]{0,14}", fullmatch=True))
+def test_word_queries_are_what_the_parser_makes(word):
+    from whoosh import query
+
+    from search.query import _word_query, build_parser
+    from search.schema import build_schema
+
+    parser = build_parser(build_schema())
+    parsed = parser.parse(word)
+    expected = None if parsed is query.NullQuery else parsed
+    assert _word_query(word, parser) == expected
+
+
+@pytest.mark.parametrize("word", ["nausea", "covid-19", "don't", "40mg", "x-ray", "the",
+                                  "side-effects", "e.g", "1.5"])
+def test_word_queries_for_known_shapes(word):
+    from whoosh import query
+
+    from search.query import _word_query, build_parser
+    from search.schema import build_schema
+
+    parser = build_parser(build_schema())
+    parsed = parser.parse(word)
+    assert _word_query(word, parser) == (None if parsed is query.NullQuery else parsed)
