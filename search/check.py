@@ -85,7 +85,9 @@ def check_monograph(monograph: Monograph, vocabulary: Vocabulary) -> list[Findin
              "'indications')", usage.line if usage else top)
     for name in monograph.indications:
         slug, _ = vocabulary.resolve(name)
-        if slug not in vocabulary.conditions:
+        if not slug:
+            warn(f"front matter indication {name!r} has no letters or digits (ignored)", 1)
+        elif slug not in vocabulary.conditions:
             warn(f"front matter indication {name!r} is not in the vocabulary", 1)
     if monograph.disclaimer is None:
         warn("missing closing '**Disclaimer:**' paragraph", monograph.line_count or None)

@@ -1,5 +1,7 @@
 """Errors raised by the library; all share one base class."""
 
+import re
+
 
 class MonosearchError(Exception):
     """Base class for every error the library raises on purpose."""
@@ -12,7 +14,9 @@ class MonographError(MonosearchError):
         self.path = path
         self.reason = reason
         self.line = line
-        where = f"{path}:{line}" if line else path
+        # A file name may hold a newline or an escape code: printed as \xNN.
+        shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", path)
+        where = f"{shown}:{line}" if line else shown
         super().__init__(f"{where}: {reason}")
 
 

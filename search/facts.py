@@ -11,7 +11,9 @@ def drug_facts(monograph: Monograph, vocabulary: Vocabulary) -> dict:
     """Drug-level values shared by every section document: indications and classes
     as (slug, label) pairs."""
     if monograph.indications:
-        indications = [vocabulary.resolve(name) for name in monograph.indications]
+        # An indication of punctuation alone has no slug: it names nothing.
+        indications = [pair for pair in map(vocabulary.resolve, monograph.indications)
+                       if pair[0]]
     else:
         usage = monograph.section_of_type("usage")
         slugs = vocabulary.extract_indications(usage.text) if usage else []

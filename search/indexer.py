@@ -19,8 +19,9 @@ from . import parallel, store
 from .drugnames import NameLinker, compact_names, dictionary_version, full_names
 from .errors import CorpusNotFound, MonographError, MonosearchError
 from .facts import drug_facts
+from .files import check_file, corpus_files, read_file
 from .models import Monograph
-from .parsing import iter_corpus_files, read_monograph
+from .parsing import read_monograph
 from .schema import SCHEMA_VERSION, build_schema
 from .sections import SECTION_KEYWORDS
 from .vocabulary import DATA_DIR, Vocabulary, default_vocabulary
@@ -155,7 +156,8 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     report.unchanged = len(entries) - len(jobs)
     generation = None
     if jobs or removed or base is None:
-        generation = _write_generation(index_dir, base, previous, jobs, removed, entries,
+        generation = _write_generation(corpus_dir, index_dir, base, previous, jobs, removed,
+                                       entries,
                                        vocabulary,
                                        report, progress, parallel.worker_count(len(jobs),
                                                                                workers))
@@ -198,7 +200,9 @@ def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
     rsync do: an incremental run over 10,000 unchanged files then reads none."""
     files: dict[str, Path] = {}
     entries: dict[str, dict] = {}
-    for file in iter_corpus_files(corpus_dir):
+    found, unreadable = corpus_files(corpus_dir)
+    report.errors.extend(unreadable)
+    for file in found:
         slug = file.stem
         shown = str(file)
         if slug in files:
@@ -206,15 +210,15 @@ def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
                                                        f"(also {files[slug]})"))
             continue
         try:
-            stat = file.stat()
+            stat = check_file(file, shown, corpus_dir)
             known = old.get(slug, {})
             if (known.get("path"), known.get("size"), known.get("mtime_ns")) == (
                     shown, stat.st_size, stat.st_mtime_ns):
                 digest = known["hash"]
             else:
-                digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        except OSError as err:
-            report.errors.append(MonographError(shown, f"cannot read file ({err.strerror})"))
+                digest = hashlib.sha256(read_file(file, shown, corpus_dir)).hexdigest()
+        except MonographError as err:
+            report.errors.append(err)
             continue
         files[slug] = file
         entries[slug] = {"path": shown, "hash": digest, "sections": 0,
@@ -240,10 +244,13 @@ def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary,
         writer.add_document(**document)
     return {"title": monograph.title, "brands": list(monograph.brands),
             "sections": len(monograph.sections), "indications": facts["indications"],
-            "drug_class": facts["drug_class"], "names": linked}
+            "drug_class": facts["drug_class"], "names": linked,
+            # The hash of the bytes indexed, which a file rewritten since the scan
+            # read differ from: the next reindex then sees the change.
+            "hash": monograph.content_hash}
 
 
-def _write_generation(index_dir: Path, base: str | None, previous: dict,
+def _write_generation(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
                       jobs: list[tuple[str, Path, str]],
                       removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary,
                       report: ReindexReport, progress: Progress | None, workers: int
@@ -273,7 +280,7 @@ def _write_generation(index_dir: Path, base: str | None, previous: dict,
                 writer.delete_by_term("drug", slug)
         if workers > 1:
             segments, built, errors = parallel.build_segments(tmp, jobs, vocabulary, names,
-                                                              workers)
+                                                              workers, corpus_dir)
             writer.segments.extend(segments)
             if progress:
                 progress(len(jobs), len(jobs))
@@ -282,7 +289,9 @@ def _write_generation(index_dir: Path, base: str | None, previous: dict,
             for done, (slug, file, shown) in enumerate(jobs, start=1):
                 store.crash_point("parsing")
                 try:
-                    built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary,
+                    built[slug] = add_monograph(writer, read_monograph(file, shown,
+                                                                       root=corpus_dir),
+                                                vocabulary,
                                                 names)
                 except MonographError as err:
                     errors.append(err)

@@ -57,7 +57,8 @@ def _setting(name: str, default: int) -> int:
 
 
 def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names: NameLinker,
-                   workers: int) -> tuple[list, dict[str, dict], list[MonographError]]:
+                   workers: int, root: Path) -> tuple[list, dict[str, dict],
+                                                      list[MonographError]]:
     """(new segments, manifest fields by slug, rejected files) for jobs split among
     workers writing into the Whoosh index in folder."""
     running = []
@@ -68,7 +69,7 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names:
                                        stdout=subprocess.PIPE)
             running.append(process)
             pickle.dump((str(folder), share, vocabulary, names, os.getpid(),
-                         SEGMENT_SECTIONS),
+                         SEGMENT_SECTIONS, root),
                         process.stdin)
             process.stdin.close()
         segments, built, errors = [], {}, []
@@ -91,7 +92,7 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names:
 
 
 def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinker,
-          parent: int, segment_sections: int) -> tuple:
+          parent: int, segment_sections: int, root: Path) -> tuple:
     from . import store
     from .indexer import WRITER_TIMEOUT_SECONDS, add_monograph, open_writer
 
@@ -109,7 +110,8 @@ def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinke
             writer = open_writer(index, _lk=False, timeout=WRITER_TIMEOUT_SECONDS,
                                  limitmb=WORKER_LIMIT_MB)
         try:
-            built[slug] = add_monograph(writer, read_monograph(file, shown), vocabulary, names)
+            built[slug] = add_monograph(writer, read_monograph(file, shown, root=root),
+                                        vocabulary, names)
         except MonographError as err:
             rejected.append((err.path, err.reason, err.line))
             continue

@@ -7,7 +7,6 @@ line where it applies, and the reason.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from pathlib import Path
 import yaml
 
 from .errors import MonographError
+from .files import MAX_BYTES, corpus_files, read_file
 from .models import Monograph, Section
 from .sections import classify_heading
 
-MAX_BYTES = 1024 * 1024  # files larger than 1 MiB are rejected
 BINARY_SNIFF_BYTES = 8192
 BINARY_CONTROL_RATIO = 0.10  # share of control characters above which a file is binary
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -40,8 +39,10 @@ _RULE_RE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 # Removed from a line's start in this order: a heading's hashes, quote marks, a list marker.
 _LINE_STARTS = (re.compile(r"^\s*#{1,6}\s*"), re.compile(r"^\s*(>\s?)+"),
                 re.compile(r"^\s*([*+-]|\d+[.)])\s+"))
-_IMAGE_RE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK_RE = re.compile(r"\[([^\]]*)\](\([^)]*\)|\[[^\]]*\])")
+# Link text and targets stop at the next bracket or parenthesis, so a line of 100,000
+# "[" (or "[a](") is one pass, not one scan to the line's end from each "[".
+_IMAGE_RE = re.compile(r"!\[([^\[\]]*)\]\([^()]*\)")
+_LINK_RE = re.compile(r"\[([^\[\]]*)\](\([^()]*\)|\[[^\[\]]*\])")
 _EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
 _BLANK_LINES_RE = re.compile(r"\n{2,}")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
@@ -65,29 +66,17 @@ def parse_monograph(data: bytes | str, path: str, slug: str | None = None) -> Mo
                        hashlib.sha256(raw).hexdigest())
 
 
-def read_monograph(file: Path, display_path: str | None = None, slug: str | None = None
-                   ) -> Monograph:
-    """Read and parse a monograph file, checking its size before reading it."""
+def read_monograph(file: Path, display_path: str | None = None, slug: str | None = None,
+                   root: Path | None = None) -> Monograph:
+    """Read and parse a monograph file (a regular file of at most 1 MiB, inside
+    ``root`` when given; see search/files.py). Its content_hash is of the bytes parsed."""
     shown = display_path or str(file)
-    try:
-        size = file.stat().st_size
-        if size > MAX_BYTES:
-            raise MonographError(shown, f"file is larger than 1 MiB ({size} bytes)")
-        raw = file.read_bytes()
-    except OSError as err:
-        raise MonographError(shown, f"cannot read file ({err.strerror})") from err
-    return parse_monograph(raw, shown, slug)
+    return parse_monograph(read_file(file, shown, root), shown, slug)
 
 
 def iter_corpus_files(root: Path) -> list[Path]:
     """Every ``*.md`` below root, sorted, skipping hidden files and folders."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.lower().endswith(".md") and not name.startswith("."):
-                found.append(Path(folder) / name)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    return corpus_files(root)[0]
 
 
 def iter_corpus(root: Path) -> Iterator[Monograph | MonographError]:
@@ -97,14 +86,16 @@ def iter_corpus(root: Path) -> Iterator[Monograph | MonographError]:
     second file in path order.
     """
     seen: dict[str, str] = {}
-    for file in iter_corpus_files(root):
+    files, errors = corpus_files(root)
+    yield from errors
+    for file in files:
         shown = str(file)
         slug = file.stem
         if slug in seen:
             yield MonographError(shown, f"duplicate slug {slug!r} (also {seen[slug]})")
             continue
         try:
-            monograph = read_monograph(file, shown)
+            monograph = read_monograph(file, shown, root=root)
         except MonographError as err:
             yield err
             continue

@@ -102,9 +102,14 @@ def test_unchanged_files_are_not_read_again(corpus_dir, tmp_path, monkeypatch):
     index = tmp_path / "index"
     reindex(corpus_dir, index)
     read = []
-    original = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: (
-        read.append(self.name) if self.suffix == ".md" else None) or original(self))
+    from search import files, indexer, parsing
+
+    def spy(file, *args, **kwargs):
+        read.append(Path(file).name)
+        return files.read_file(file, *args, **kwargs)
+
+    monkeypatch.setattr(indexer, "read_file", spy)
+    monkeypatch.setattr(parsing, "read_file", spy)
     touched = corpus_dir / "metformin.md"
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
     edited = corpus_dir / "warfarin.md"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, abort, request
 
@@ -12,6 +13,7 @@ from search.errors import IndexNotBuilt
 
 MAX_REQUEST_BYTES = 64 * 1024  # request bodies (the API takes none)
 MAX_QUERY_STRING_BYTES = 8 * 1024  # URLs beyond this are refused with 414
+MAX_PATH_BYTES = 1024  # no route has a longer path (slugs are at most 200 characters)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -76,13 +78,27 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def refuse_huge_urls():
-        if len(request.query_string) > MAX_QUERY_STRING_BYTES:
+        path = request.environ.get("PATH_INFO", "")
+        if len(request.query_string) > MAX_QUERY_STRING_BYTES or \
+                len(path.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
             abort(414)
 
     @app.after_request
     def add_security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        return response
+
+    @app.after_request
+    def relative_redirects(response):
+        """Redirects point into the site without a host: Werkzeug would build them from
+        the request's Host header, which the client chooses."""
+        location = response.headers.get("Location")
+        if location:
+            parts = urlsplit(location)
+            if parts.scheme or parts.netloc:
+                response.headers["Location"] = urlunsplit(
+                    ("", "", parts.path or "/", parts.query, parts.fragment))
         return response
 
     return app

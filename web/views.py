@@ -16,7 +16,7 @@ from search.sections import SECTION_TYPES, section_label
 from search.suggest import MAX_SUGGESTIONS
 
 from .openapi import openapi_document
-from .render import render_markdown
+from .render import Budget, render_markdown
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("monosearch", __name__)
@@ -28,6 +28,8 @@ FACET_PARAMS = {"drug": "drug", "indication": "indication", "section": "section"
                 "class": "drug_class"}  # facet name -> query-string parameter
 PAGE_LINKS = 9  # page numbers shown around the current page
 MAX_SUGGEST_CHARS = 100
+_LIMIT_RE = re.compile(r"^[0-9]{1,3}$")
+MAX_FACET_LINK_CHARS = 1000  # a longer facet toggle is a checkbox without a link
 DEFAULT_SUGGESTIONS = 8
 
 
@@ -71,7 +73,8 @@ def api_suggest():
         return api_error(400, "bad_parameter", f"q is longer than {MAX_SUGGEST_CHARS} "
                                                "characters")
     raw_limit = request.args.get("limit", "").strip() or str(DEFAULT_SUGGESTIONS)
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_SUGGESTIONS:
+    # ASCII digits only: str.isdigit() also takes "²" and "①", which int() refuses.
+    if not _LIMIT_RE.match(raw_limit) or not 1 <= int(raw_limit) <= MAX_SUGGESTIONS:
         return api_error(400, "bad_parameter", f"limit must be an integer between 1 and "
                                                f"{MAX_SUGGESTIONS}")
     try:
@@ -87,7 +90,8 @@ def api_drug(slug: str):
     except IndexNotBuilt:
         return api_error(503, "index_unavailable", "the search index is not available yet")
     if monograph is None:
-        return api_error(404, "not_found", f"no monograph named {slug!r}")
+        named = f" named {slug!r}" if SLUG_RE.match(slug) else ""  # never echo junk
+        return api_error(404, "not_found", f"no monograph{named}")
     return jsonify(monograph)
 
 
@@ -156,13 +160,16 @@ def drug_page(slug: str):
                                message="The search index is not available yet."), 503
     if monograph is None:
         raise NotFound()
-    sections = [{**s, "html": render_markdown(s["markdown"]),
+    budget = Budget()  # one page's markdown work, whatever the file holds
+    disclaimer = monograph["monograph_disclaimer"]
+    rendered = {"disclaimer": render_markdown(disclaimer, budget) if disclaimer else None,
+                "intro": render_markdown(monograph["intro"], budget)
+                if monograph["intro"] else None}
+    sections = [{**s, "html": render_markdown(s["markdown"], budget),
                  "label": section_label(s["type"])} for s in monograph["sections"]]
     return render_template(
-        "drug.html", monograph=monograph, sections=sections,
-        intro=render_markdown(monograph["intro"]) if monograph["intro"] else None,
-        monograph_disclaimer=(render_markdown(monograph["monograph_disclaimer"])
-                              if monograph["monograph_disclaimer"] else None))
+        "drug.html", monograph=monograph, sections=sections, intro=rendered["intro"],
+        monograph_disclaimer=rendered["disclaimer"])
 
 
 def search_url(state: dict, **changes) -> str:
@@ -185,12 +192,16 @@ def _facet_view(body: dict, state: dict) -> dict:
     for name, buckets in body["facets"].items():
         param = FACET_PARAMS[name]
         chosen = state[param]
-        view[name] = [
-            {**bucket, "toggle_url": search_url(state, page=1, **{param: (
+        view[name] = []
+        for bucket in buckets:
+            url = search_url(state, page=1, **{param: (
                 [v for v in chosen if v != bucket["value"]] if bucket["selected"]
-                else [*chosen, bucket["value"]])})}
-            for bucket in buckets
-        ]
+                else [*chosen, bucket["value"]])})
+            # Every link repeats the query: with a long one (500 characters of three
+            # bytes), hundreds of them made a 1.2 MB page. The checkbox and the Apply
+            # button still toggle the value.
+            view[name].append({**bucket, "toggle_url": url if len(url) <= MAX_FACET_LINK_CHARS
+                               else None})
     return view
 
 
