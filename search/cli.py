@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from .errors import BadRequest, CorpusNotFound, IndexLocked, IndexNotBuilt
+from .errors import BadRequest, CorpusNotFound, IndexLocked, IndexNotBuilt, StorageError
 from .indexer import ReindexReport, reindex
 
 EXIT_OK = 0
@@ -74,6 +74,10 @@ def build_argparser() -> argparse.ArgumentParser:
     judge.add_argument("--literal", action="store_true",
                        help="search the words as typed (no query understanding), for comparison")
 
+    verify = commands.add_parser("check-index",
+                                 help="verify every generation's files against their checksums")
+    verify.add_argument("--index", type=Path, default=None)
+
     typesense = commands.add_parser("typesense-sync",
                                     help="load the corpus into a Typesense collection")
     typesense.add_argument("--url", required=True, help="http://127.0.0.1:8108")
@@ -94,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"reindex": run_reindex, "query": run_query, "serve": run_serve,
                     "check": run_check, "import-openfda": run_import, "eval": run_eval,
-                    "typesense-sync": run_typesense_sync}
+                    "typesense-sync": run_typesense_sync, "check-index": run_check_index}
         return commands[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -111,6 +115,8 @@ def run_reindex(args) -> int:
         return _fail(err, EXIT_USAGE)
     except IndexLocked as err:
         return _fail(err, EXIT_LOCKED)
+    except StorageError as err:
+        return _fail(err, EXIT_REJECTED)
     if progress:
         sys.stderr.write("\r" + " " * (PROGRESS_WIDTH + 30) + "\r")
     for error in report.errors:
@@ -266,6 +272,38 @@ def run_typesense_sync(args) -> int:
           f"{len(report.errors)} rejected in {report.seconds:.2f} s "
           f"[alias {args.collection} -> {report.collection}]")
     return EXIT_REJECTED if report.errors else EXIT_OK
+
+
+def run_check_index(args) -> int:
+    """One line per generation: intact, or what is damaged; exit 1 when the live one is
+    damaged (or there is none), 0 otherwise."""
+    from . import store
+
+    index = args.index or default_index()
+    try:
+        live = store.current_generation(index)
+    except IndexNotBuilt as err:
+        return _fail(err, EXIT_REJECTED)
+    generations = store.list_generations(index)
+    if live is None or live not in generations:
+        return _fail(f"no live generation in {index}", EXIT_REJECTED)
+    status = EXIT_OK
+    for name in generations:
+        mark = " (live)" if name == live else ""
+        try:
+            manifest = store.read_manifest(index / name)
+        except IndexNotBuilt as err:
+            manifest, problem = None, str(err)
+        if manifest is not None and store.unverified(manifest):
+            print(f"{name}{mark}: not verified: no checksums (built by an older version; "
+                  "the next reindex rebuilds it)")
+            continue
+        if manifest is not None:
+            problem = store.damage(index / name, manifest)
+        print(f"{name}{mark}: " + ("intact" if problem is None else f"damaged: {problem}"))
+        if problem is not None and name == live:
+            status = EXIT_REJECTED
+    return status
 
 
 def run_serve(args) -> int:

@@ -38,3 +38,8 @@ class IndexLocked(MonosearchError):
 
 class CorpusNotFound(MonosearchError):
     """The corpus folder does not exist."""
+
+
+class StorageError(MonosearchError):
+    """The index folder cannot be written (a full disk, a read-only folder, no
+    permission); one line naming the path and the error."""

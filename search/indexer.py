@@ -17,7 +17,7 @@ from whoosh.writing import SegmentWriter
 
 from . import parallel, store
 from .drugnames import NameLinker, compact_names, dictionary_version, full_names
-from .errors import CorpusNotFound, MonographError, MonosearchError
+from .errors import CorpusNotFound, MonographError, MonosearchError, StorageError
 from .facts import drug_facts
 from .files import check_file, corpus_files, read_file
 from .models import Monograph
@@ -126,14 +126,19 @@ def reindex(corpus_dir: Path, index_dir: Path, *, full: bool = False, wait: floa
     if not corpus_dir.is_dir():
         raise CorpusNotFound(f"corpus folder not found: {corpus_dir}")
     vocabulary = vocabulary or default_vocabulary()
-    with store.reindex_lock(index_dir, wait):
-        store.collect_garbage(index_dir)
-        try:
-            report = _run(corpus_dir, index_dir, full, progress, vocabulary, workers)
-        except BaseIndexDamaged as err:
-            log.warning("%s; rebuilding in full", err)
+    try:
+        with store.reindex_lock(index_dir, wait):
             store.collect_garbage(index_dir)
-            report = _run(corpus_dir, index_dir, True, progress, vocabulary, workers)
+            try:
+                report = _run(corpus_dir, index_dir, full, progress, vocabulary, workers)
+            except BaseIndexDamaged as err:
+                log.warning("%s; rebuilding in full", err)
+                store.collect_garbage(index_dir)
+                report = _run(corpus_dir, index_dir, True, progress, vocabulary, workers)
+    except OSError as err:  # a full disk, a read-only folder, no permission
+        where = err.filename or index_dir
+        raise StorageError(f"cannot write {where}: {err.strerror or err}; the index "
+                           "is unchanged") from None
     report.seconds = time.perf_counter() - started
     return report
 
@@ -173,23 +178,34 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
 
 
 def _incremental_base(index_dir: Path, full: bool) -> tuple[str | None, dict]:
-    """(generation to start from, its manifest) or (None, {}) for a full build. A
-    damaged index, an older schema, a changed vocabulary or drug dictionary forces a
-    full build."""
+    """(generation to start from, its manifest) or (None, {}) for a full build: the live
+    generation, or when its files do not match their checksums the newest generation
+    that is intact. A damaged index, an older schema, a changed vocabulary or drug
+    dictionary forces a full build."""
     if full:
         return None, {}
     try:
         current = store.current_generation(index_dir)
-        if current is None:
+    except Exception:  # noqa: BLE001 - a damaged pointer means: rebuild from scratch
+        return None, {}
+    if current is None:
+        return None, {}
+    for name in [current] + [g for g in reversed(store.list_generations(index_dir))
+                             if g != current]:
+        try:
+            manifest = store.read_manifest(index_dir / name)
+        except Exception:  # noqa: BLE001 - any damage means: try an older one
+            continue
+        problem = store.damage(index_dir / name, manifest)
+        if problem is not None:
+            log.warning("generation %s is damaged (%s); not building on it", name, problem)
+            continue
+        if (manifest.get("schema_version") != SCHEMA_VERSION
+                or manifest.get("vocabulary") != vocabulary_fingerprint()
+                or manifest.get("dictionary") != dictionary_version()):
             return None, {}
-        manifest = store.read_manifest(index_dir / current)
-    except Exception:  # noqa: BLE001 - any damage means: rebuild from scratch
-        return None, {}
-    if (manifest.get("schema_version") != SCHEMA_VERSION
-            or manifest.get("vocabulary") != vocabulary_fingerprint()
-            or manifest.get("dictionary") != dictionary_version()):
-        return None, {}
-    return current, manifest
+        return name, manifest
+    return None, {}
 
 
 def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
@@ -257,8 +273,21 @@ def _write_generation(corpus_dir: Path, index_dir: Path, base: str | None, previ
                       ) -> str | None:
     """Parse and write the changed monographs into a new generation and publish it;
     None when nothing was written (every changed file was rejected)."""
-    number = store.next_generation_number(index_dir)
-    tmp = store.start_generation(index_dir, number, base)
+    name = store.generation_name(store.next_generation_number(index_dir))
+    tmp = store.start_generation(index_dir, name, base)
+    try:
+        return _build(corpus_dir, index_dir, base, previous, jobs, removed, entries,
+                      vocabulary, report, progress, workers, name, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a failed build leaves nothing behind
+        raise
+
+
+def _build(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
+           jobs: list[tuple[str, Path, str]], removed: list[str], entries: dict[str, dict],
+           vocabulary: Vocabulary, report: ReindexReport, progress: Progress | None,
+           workers: int, name: str, tmp: Path) -> str | None:
+    """_write_generation's work in the build folder ``tmp``."""
     if base is None:
         index = whoosh_index.create_in(str(tmp), build_schema())
     else:
@@ -315,12 +344,12 @@ def _write_generation(corpus_dir: Path, index_dir: Path, base: str | None, previ
         "schema_version": SCHEMA_VERSION,
         "vocabulary": vocabulary_fingerprint(),
         "dictionary": dictionary_version(),
-        "generation": store.generation_name(number),
+        "generation": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "monographs": entries,
         "names": _names_table(entries, built, old_table),
     }
-    return store.publish_generation(index_dir, tmp, number, manifest)
+    return store.publish_generation(index_dir, tmp, name, manifest, previous.get("files"))
 
 
 def _names_table(entries: dict[str, dict], built: dict[str, dict], old: dict[str, list]

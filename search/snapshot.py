@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import warnings
 import weakref
@@ -26,6 +28,8 @@ from .suggest import Suggester
 from .typos import NameIndex
 from .vocabulary import default_vocabulary
 
+log = logging.getLogger(__name__)
+
 PLAN_CACHE_SIZE = 2048  # read queries kept per generation
 FREQUENCY_CACHE_SIZE = 200_000  # document frequencies kept per generation
 SECTION_WORDS_CACHE = 1_000_000  # words of highlighted sections kept (about 100 bytes each)
@@ -41,6 +45,7 @@ class Snapshot:
     """Everything one generation needs to answer queries, built once and shared."""
 
     generation: str
+    index_dir: Path
     index: object
     searcher: object
     parser: object
@@ -55,6 +60,7 @@ class Snapshot:
     users: int = 0
     retired: bool = False
     read_ahead: str = "off"  # "reading", then "done", when a server reads postings ahead
+    files: dict = field(default_factory=dict)  # name -> (size, mtime_ns, inode) at open
 
     @property
     def monographs(self) -> dict[str, dict]:
@@ -123,6 +129,19 @@ class Snapshot:
                         entry.append(number)
         return found
 
+    def remember_files(self) -> None:
+        """Note the generation's files as they are now (see changed_on_disk)."""
+        self.files = _file_identities(self.folder, self.manifest.get("files", {}))
+
+    def changed_on_disk(self) -> bool:
+        """Has a file of this generation been rewritten, resized or removed, or the
+        folder deleted, since it was opened (a stat per file)?"""
+        return _file_identities(self.folder, self.manifest.get("files", {})) != self.files
+
+    @property
+    def folder(self) -> Path:
+        return self.index_dir / self.generation
+
     def enter(self) -> bool:
         """Count a user of this generation; False once it is retired."""
         with self.lock:
@@ -163,13 +182,33 @@ def frequent_terms(terms: dict[tuple[str, str], list[int]], size: int,
     return chosen
 
 
+def _file_identities(folder: Path, files: dict) -> dict[str, tuple | None]:
+    found = {}
+    for name in [".", *files]:  # the folder too: a generation deleted whole is noticed
+        try:
+            info = os.stat(folder / name)
+            found[name] = (info.st_size, info.st_mtime_ns, info.st_ino)
+        except OSError:
+            found[name] = None
+    return found
+
+
 def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
+    """Open a generation for searching; IndexNotBuilt if it is of another schema or its
+    files do not match the checksums of its manifest."""
     folder = index_dir / generation
     manifest = store.read_manifest(folder)
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise IndexNotBuilt(f"index {folder} has schema version "
                             f"{manifest.get('schema_version')}, expected {SCHEMA_VERSION}; "
                             "run `monosearch reindex --full`")
+    if store.unverified(manifest):
+        log.warning("generation %s has no checksums (built by an older version): served "
+                    "unverified; the next reindex rebuilds it in full", generation)
+    else:
+        problem = store.damage(folder, manifest)
+        if problem is not None:
+            raise IndexNotBuilt(f"index {folder} is damaged: {problem}")
     try:
         readers = store.hold_generation(folder)
     except OSError as err:
@@ -199,12 +238,13 @@ def open_snapshot(index_dir: Path, generation: str) -> Snapshot:
                            count=facets.size)
     order = np.lexsort((position, drug_of))
     snapshot = Snapshot(
-        generation=generation, index=index, searcher=searcher,
+        generation=generation, index_dir=index_dir, index=index, searcher=searcher,
         parser=build_parser(searcher.schema), facets=facets, manifest=manifest,
         lexicon=Lexicon(manifest.get("monographs", {}), default_vocabulary(),
                         manifest.get("names")),
         drug_of=drug_of, browse_order=order[facets.live[order]], readers=readers,
     )
+    snapshot.remember_files()
     _warm(snapshot)
     # An app dropped without close() still closes its files and lets go of the
     # generation when collected.

@@ -4,8 +4,9 @@ Layout of an index folder::
 
     CURRENT              name of the live generation, replaced atomically
     .lock                flock()ed by the reindex that is running
-    gen-000007/          a complete Whoosh index, manifest.json and READERS
-    .tmp-gen-000008-123  a generation being built (removed if its builder died)
+    gen-000007-3fa2c1/   a complete Whoosh index, manifest.json (with every file's
+                         size and checksum) and READERS
+    .tmp-gen-000008-...  a generation being built (removed if its builder died)
 
 Readers only ever open the generation CURRENT names, so they never see a half-built
 index; a killed reindex leaves CURRENT untouched. Every process serving a generation
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import time
@@ -38,11 +41,19 @@ TMP_PREFIX = ".tmp-"
 MAX_OLD_GENERATIONS = 4  # generations still in use are kept, but never more than this
 CRASH_ENV = "MONOSEARCH_CRASH_AT"  # fault injection for the crash-safety tests
 LOCK_POLL_SECONDS = 0.1
-_GEN_RE = re.compile(r"^gen-(\d{6,})$")
+# gen-000007-3fa2c1: a number that orders generations and a random suffix, so that an
+# index folder deleted and built again never reuses the name a server still holds.
+_GEN_RE = re.compile(r"^gen-(\d{6,})(?:-[0-9a-f]{6})?$")
+CHECKSUM_CHUNK = 1 << 20
+KEEP_FALLBACK = 1  # old generations kept even when no reader holds them: a fallback
 
 
 def generation_name(number: int) -> str:
-    return f"gen-{number:06d}"
+    return f"gen-{number:06d}-{secrets.token_hex(3)}"
+
+
+def generation_number(name: str) -> int:
+    return int(_GEN_RE.match(name).group(1))
 
 
 def current_generation(index_dir: Path) -> str | None:
@@ -67,9 +78,13 @@ def _current_if_readable(index_dir: Path) -> str | None:
 
 def read_manifest(generation_dir: Path) -> dict:
     try:
-        return json.loads((generation_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        manifest = json.loads((generation_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise IndexNotBuilt(f"index generation {generation_dir} is damaged: {err}") from err
+    if not isinstance(manifest, dict):
+        raise IndexNotBuilt(f"index generation {generation_dir} is damaged: its manifest "
+                            "is not an object")
+    return manifest
 
 
 def list_generations(index_dir: Path) -> list[str]:
@@ -79,10 +94,10 @@ def list_generations(index_dir: Path) -> list[str]:
 
 
 def next_generation_number(index_dir: Path) -> int:
-    numbers = [int(_GEN_RE.match(name).group(1)) for name in list_generations(index_dir)]
+    numbers = [generation_number(name) for name in list_generations(index_dir)]
     current = _current_if_readable(index_dir)
     if current:
-        numbers.append(int(_GEN_RE.match(current).group(1)))
+        numbers.append(generation_number(current))
     return max(numbers, default=0) + 1
 
 
@@ -118,10 +133,10 @@ def reindex_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
         handle.close()
 
 
-def start_generation(index_dir: Path, number: int, base: str | None) -> Path:
+def start_generation(index_dir: Path, name: str, base: str | None) -> Path:
     """A fresh build folder; with base, a hard-linked copy of that generation (Whoosh
     never rewrites a segment file in place, so the live generation is not touched)."""
-    tmp = index_dir / f"{TMP_PREFIX}{generation_name(number)}-{os.getpid()}"
+    tmp = index_dir / f"{TMP_PREFIX}{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if base:
@@ -135,15 +150,18 @@ def start_generation(index_dir: Path, number: int, base: str | None) -> Path:
     return tmp
 
 
-def publish_generation(index_dir: Path, tmp: Path, number: int, manifest: dict) -> str:
-    """Make a finished build the live generation, crash-safely."""
+def publish_generation(index_dir: Path, tmp: Path, name: str, manifest: dict,
+                       known: dict[str, list] | None = None) -> str:
+    """Make a finished build the live generation, crash-safely. The manifest gets the
+    size and checksum of every file (``known``: the base generation's, reused for the
+    files hard-linked from it)."""
+    manifest = {**manifest, "files": file_checksums(tmp, known or {})}
     (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     (tmp / READERS_FILE).touch()
     for item in tmp.iterdir():
         _fsync_file(item)
     _fsync_dir(tmp)
     crash_point("synced")
-    name = generation_name(number)
     final = index_dir / name
     if final.exists():
         shutil.rmtree(final)
@@ -160,8 +178,9 @@ def publish_generation(index_dir: Path, tmp: Path, number: int, manifest: dict) 
 
 
 def collect_garbage(index_dir: Path, keep_old: int = MAX_OLD_GENERATIONS) -> list[str]:
-    """Remove leftovers of dead builds, old generations no reader holds, and the oldest
-    ones beyond ``keep_old`` even if held. Call only while holding the reindex lock."""
+    """Remove leftovers of dead builds, old generations no reader holds (but the newest
+    intact one, kept as a fallback should the live one be damaged), and the oldest ones
+    beyond ``keep_old`` even if held. Call only while holding the reindex lock."""
     removed = []
     current = _current_if_readable(index_dir)
     for item in index_dir.iterdir():
@@ -169,24 +188,87 @@ def collect_garbage(index_dir: Path, keep_old: int = MAX_OLD_GENERATIONS) -> lis
             _remove(item)
             removed.append(item.name)
     old = [g for g in list_generations(index_dir) if g != current]
+    fallback = next((g for g in reversed(old) if not damage(index_dir / g, full=False)),
+                    None)
     for position, name in enumerate(old):
-        if position < len(old) - keep_old or not _in_use(index_dir / name):
+        if position < len(old) - keep_old or (not _in_use(index_dir / name)
+                                               and name != fallback):
             _remove(index_dir / name)
             removed.append(name)
     return removed
 
 
+# -- checksums --------------------------------------------------------------------------
+def file_checksums(folder: Path, known: dict[str, list]) -> dict[str, list]:
+    """name -> [size, mtime_ns, sha256] of every file of a generation folder but the
+    manifest and READERS; a file with the size and mtime of ``known`` keeps its sum (a
+    hard link to the base generation's file)."""
+    found = {}
+    for item in sorted(folder.iterdir()):
+        if not item.is_file() or item.name in (MANIFEST_FILE, READERS_FILE):
+            continue
+        info = item.stat()
+        previous = known.get(item.name)
+        if previous and previous[:2] == [info.st_size, info.st_mtime_ns]:
+            found[item.name] = previous
+        else:
+            found[item.name] = [info.st_size, info.st_mtime_ns, _sha256(item)]
+    return found
+
+
+def unverified(manifest: dict) -> bool:
+    """A generation written before manifests held checksums: served (with a warning)
+    but never built on or kept as a fallback; the next reindex rebuilds in full."""
+    files = manifest.get("files")
+    return not isinstance(files, dict) or not files
+
+
+def damage(folder: Path, manifest: dict | None = None, full: bool = True) -> str | None:
+    """What is wrong with a generation's files (None: intact): a missing, resized or
+    (``full``) changed file, or a manifest without checksums."""
+    try:
+        manifest = manifest if manifest is not None else read_manifest(folder)
+    except IndexNotBuilt as err:
+        return str(err)
+    if unverified(manifest):
+        return f"{folder.name} has no checksums (built by an older version; rebuild it)"
+    for name, entry in sorted(manifest["files"].items()):
+        if not (isinstance(entry, list) and len(entry) == 3 and "/" not in name):
+            return f"{MANIFEST_FILE} is damaged (entry {name!r})"
+        size, _, digest = entry
+        path = folder / name
+        try:
+            actual = path.stat().st_size
+        except OSError as err:
+            return f"{name} cannot be read ({err.strerror})"
+        if actual != size:
+            return f"{name} has {actual} bytes, {size} when written"
+        if full:
+            try:
+                if _sha256(path) != digest:
+                    return f"{name} does not match its checksum"
+            except OSError as err:
+                return f"{name} cannot be read ({err.strerror})"
+    return None
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def hold_generation(folder: Path):
     """A shared lock on a generation's READERS file, held while serving from it; close
-    the returned handle to let go."""
-    handle = open(folder / READERS_FILE, "a")  # noqa: SIM115 - the caller closes it
+    the returned handle to let go. Opened for reading, so that an index on a read-only
+    mount is served."""
+    handle = open(folder / READERS_FILE, "rb")  # noqa: SIM115 - the caller closes it
     fcntl.flock(handle, fcntl.LOCK_SH)
     return handle
 
 
 def _in_use(folder: Path) -> bool:
     try:
-        with open(folder / READERS_FILE, "a") as handle:
+        with open(folder / READERS_FILE, "rb") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return False
     except BlockingIOError:

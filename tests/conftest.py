@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,37 @@ def copy_corpus(target: Path) -> Path:
     for path in sorted((DATA / "corpus").glob("*.md")):
         shutil.copy(path, target / path.name)
     return target
+
+
+NOBODY = 65534
+
+
+@contextmanager
+def without_root() -> Iterator[None]:
+    """Permission checks apply inside the block: run as root (as CI does), the process's
+    effective user is nobody for its duration (the real uid, still root, lets it come
+    back). Whatever the block reads must be readable by anyone, so build what it needs
+    first and keep its files in ``open_tmp``."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(NOBODY)
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary folder that every user may enter and write (tmp_path's parents are
+    root's alone), for tests that run ``without_root``."""
+    folder = Path(tempfile.mkdtemp(prefix="monosearch-test-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,7 +18,8 @@ from web import create_app
 from .conftest import ROOT
 
 SUMMARY_RE = re.compile(r"^indexed (\d+) monographs \((\d+) sections\), (\d+) rejected in "
-                        r"[\d.]+ s \[(full|incremental): .*generation gen-\d{6}\]$", re.M)
+                        r"[\d.]+ s \[(full|incremental): .*generation "
+                        r"gen-\d{6}-[0-9a-f]{6}\]$", re.M)
 
 
 def monosearch(*args, timeout=120):

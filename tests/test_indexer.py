@@ -77,9 +77,11 @@ def test_incremental_reindex_adds_changes_and_deletes(corpus_dir, tmp_path, mode
         assert old.doc_count() == first.sections
     reader.close()
     backend.close()
+    before = store.current_generation(index)
     (corpus_dir / "newdrug.md").write_text(NEW_DRUG + "\nchanged\n")
     reindex(corpus_dir, index)
-    assert store.list_generations(index) == [store.current_generation(index)]
+    # Nobody holds the older ones now; the newest of them stays as a fallback.
+    assert store.list_generations(index) == [before, store.current_generation(index)]
 
 
 def test_result_cache_hits_per_generation_and_follows_a_reindex(corpus_dir, tmp_path):
@@ -182,14 +184,16 @@ def test_second_reindex_exits_or_waits_for_the_lock(corpus_dir, tmp_path):
 
 def test_old_generations_are_collected_once_no_reader_holds_them(corpus_dir, tmp_path):
     index = tmp_path / "index"
-    readers, held = [], []
+    readers, held, published = [], [], []
     for number in range(8):
         (corpus_dir / "newdrug.md").write_text(NEW_DRUG + f"\nrevision {number}\n")
-        reindex(corpus_dir, index)
+        published.append(reindex(corpus_dir, index).generation)
         if number in (1, 2):  # two servers that stop searching, still holding a generation
             readers.append(WhooshBackend(index))
             held.append(readers[-1].health()["generation"])
-    assert store.list_generations(index) == sorted(held + [store.current_generation(index)])
+    fallback = published[-2]  # the newest old one, kept even though nobody holds it
+    assert store.list_generations(index) == sorted(
+        held + [fallback, store.current_generation(index)])
     for number in range(8, 8 + store.MAX_OLD_GENERATIONS + 2):  # ...but never unbounded
         readers.append(WhooshBackend(index))
         readers[-1].health()
@@ -198,9 +202,10 @@ def test_old_generations_are_collected_once_no_reader_holds_them(corpus_dir, tmp
     assert len(store.list_generations(index)) == store.MAX_OLD_GENERATIONS + 1
     for reader in readers:
         reader.close()
+    before = store.current_generation(index)
     (corpus_dir / "newdrug.md").write_text(NEW_DRUG)
     reindex(corpus_dir, index)
-    assert store.list_generations(index) == [store.current_generation(index)]
+    assert store.list_generations(index) == [before, store.current_generation(index)]
 
 
 def test_schema_or_damage_forces_a_full_rebuild(corpus_dir, tmp_path):

@@ -159,8 +159,9 @@ def test_sigkill_during_reindex_leaves_the_previous_generation_serving(
     leftovers = [p.name for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
     assert leftovers == []
     server.close()
+    before = store.current_generation(index)
     run_reindex(crash_corpus, index, "--full")
-    assert store.list_generations(index) == [store.current_generation(index)]
+    assert store.list_generations(index) == [before, store.current_generation(index)]
 
 
 def worker_processes(mark: str) -> list[int]:

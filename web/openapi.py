@@ -127,7 +127,12 @@ DRUG = _object({
     "disclaimer": STRING, "monograph_disclaimer": NULLABLE_STRING,
 })
 HEALTH = _object({
-    "status": {"type": "string", "enum": ["ok"]}, "generation": STRING,
+    "status": {"type": "string", "enum": ["ok", "degraded"],
+               "description": "degraded: the live generation is damaged, so an older "
+                              "intact one is served"},
+    "generation": STRING,
+    "damaged": {"type": "array", "items": STRING,
+                "description": "Generations this worker found damaged and does not serve."},
     "documents": {"type": "integer", "minimum": 0},
     "monographs": {"type": "integer", "minimum": 0},
     "searchers_opened": {"type": "integer", "minimum": 0},

@@ -22,6 +22,7 @@ from ..snapshot import Snapshot, frequent_terms, open_snapshot
 log = logging.getLogger(__name__)
 
 RESULT_CACHE_SIZE = 1024  # bodies kept per process (MONOSEARCH_RESULT_CACHE; 0: off)
+DISK_CHECK_SECONDS = 1.0  # how often a request looks whether the served files changed
 
 
 class WhooshBackend:
@@ -40,7 +41,9 @@ class WhooshBackend:
         self.freeze_gc = freeze_gc
         self._snapshot: Snapshot | None = None
         self._pointer: tuple | None = None
-        self._failure: tuple[tuple | None, str] | None = None  # (pointer, reason)
+        self._failure: str | None = None  # why nothing can be served, until CURRENT moves
+        self._next_check = 0.0  # monotonic time of the next look at the served files
+        self.damaged: dict[str, str] = {}  # generation -> why it is not served
         self._swap_lock = threading.Lock()
         self.searchers_opened = 0  # one per generation served, never one per request
         self._cache: OrderedDict[tuple, dict] = OrderedDict()  # (generation, request) -> body
@@ -51,56 +54,131 @@ class WhooshBackend:
 
     # -- generations -------------------------------------------------------------
     def _refresh(self) -> Snapshot:
-        """The snapshot of the live generation; opens a new one when CURRENT moved."""
+        """The snapshot to serve: the live generation's, or when that one is damaged the
+        newest intact generation's. Reopens when CURRENT moves, and at most every
+        DISK_CHECK_SECONDS looks whether the served files changed on disk (a damaged
+        or deleted generation is then dropped)."""
+        pointer = self._current_pointer()
+        snapshot = self._snapshot
+        if pointer == self._pointer and time.monotonic() < self._next_check:
+            if snapshot is not None:
+                return snapshot
+            if self._failure is not None:  # tried already: no reopening on every request
+                raise IndexNotBuilt(self._failure)
+        with self._swap_lock:
+            pointer = self._current_pointer()
+            snapshot = self._snapshot
+            moved = pointer != self._pointer
+            if not moved and time.monotonic() < self._next_check:
+                if snapshot is not None:
+                    return snapshot
+                if self._failure is not None:
+                    raise IndexNotBuilt(self._failure)
+            self._pointer = pointer
+            self._next_check = time.monotonic() + DISK_CHECK_SECONDS
+            if snapshot is not None and snapshot.changed_on_disk():
+                self._check_damage(snapshot)
+            if not moved and self._snapshot is not None and \
+                    self._snapshot.generation not in self.damaged:
+                return self._snapshot
+            fresh = self._newest_intact()
+            if fresh is None:
+                self._failure = self._unavailable()
+                self._replace(None)
+                log.error("search unavailable: %s", self._failure)
+                raise IndexNotBuilt(self._failure)
+            self._failure = None
+            if fresh is not self._snapshot:
+                self._replace(fresh)
+            return fresh
+
+    def _current_pointer(self) -> tuple | None:
         try:
             stat = os.stat(self.index_dir / store.CURRENT_FILE)
-            pointer = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            return stat.st_ino, stat.st_mtime_ns, stat.st_size
         except OSError:
-            pointer = None
-        if pointer == self._pointer and self._snapshot is not None:
-            return self._snapshot
-        with self._swap_lock:
-            if pointer == self._pointer and self._snapshot is not None:
+            return None
+
+    def _newest_intact(self) -> Snapshot | None:
+        """The generation CURRENT names, else the newest older one, that opens and
+        whose files match their checksums (the served snapshot if it is that one)."""
+        try:
+            current = store.current_generation(self.index_dir)
+        except IndexNotBuilt as err:
+            log.error("%s", err)
+            current = None
+        listed = store.list_generations(self.index_dir)
+        older = [g for g in reversed(listed) if g != current]
+        self.damaged = {g: why for g, why in self.damaged.items()
+                        if g in listed or g == current}  # forget the removed ones
+        for name in ([current] if current else []) + older:
+            if name in self.damaged:
+                continue
+            if self._snapshot is not None and self._snapshot.generation == name:
                 return self._snapshot
-            if self._failure is not None and self._failure[0] == pointer:
-                # Tried this pointer already: keep serving what we have, or wait for a
-                # reindex, instead of reopening a damaged index on every request.
-                if self._snapshot is not None:
-                    return self._snapshot
-                raise IndexNotBuilt(self._failure[1])
             try:
-                generation = store.current_generation(self.index_dir)
-                if generation is None:
-                    raise IndexNotBuilt(f"no index in {self.index_dir}; "
-                                        "run `monosearch reindex`")
-                fresh = None
-                if self._snapshot is None or self._snapshot.generation != generation:
-                    fresh = open_snapshot(self.index_dir, generation)
-                    self.searchers_opened += 1
+                fresh = open_snapshot(self.index_dir, name)
             except IndexNotBuilt as err:
-                self._failure = (pointer, str(err))
-                if self._snapshot is None:
-                    log.error("search unavailable: %s", err)
-                    raise
-                log.error("keeping generation %s: %s", self._snapshot.generation, err)
-                return self._snapshot
-            self._failure = None
-            if fresh is not None:
-                self._retire(self._snapshot)
-                self._snapshot = fresh
-                if self.warm:
-                    fresh.read_ahead = "reading"
-                    threading.Thread(target=_read_ahead, args=(fresh,), daemon=True,
-                                     name=f"warm-{generation}").start()
-                with self._cache_lock:
-                    self._cache.clear()  # keyed by generation anyway; free the memory now
-                if self.freeze_gc:
-                    gc.unfreeze()  # the retired generation's objects become collectable
-                    gc.collect()
-                    gc.freeze()
-                log.info("serving index generation %s", generation)
-            self._pointer = pointer
-            return self._snapshot
+                self.damaged[name] = str(err)
+                log.error("not serving generation %s: %s", name, err)
+                continue
+            self.searchers_opened += 1
+            if name != current:
+                log.error("serving generation %s, the newest intact one, instead of %s",
+                          name, current)
+            return fresh
+        return None
+
+    def _check_damage(self, snapshot: Snapshot) -> None:
+        """Verify a served generation whose files changed; a damaged one is dropped."""
+        folder = self.index_dir / snapshot.generation
+        if store.unverified(snapshot.manifest) and folder.is_dir():
+            problem = None  # nothing to verify against; Whoosh's own errors still count
+        else:
+            problem = store.damage(folder)
+        if problem is None:
+            snapshot.remember_files()
+            return
+        self.damaged[snapshot.generation] = problem
+        log.error("generation %s is damaged (%s); it is no longer served",
+                  snapshot.generation, problem)
+
+    def _damaged_underneath(self, snapshot: Snapshot) -> bool:
+        """After a search failed: were the served files damaged since they were opened?
+        If so the generation is dropped (the next request falls back)."""
+        with self._swap_lock:
+            if snapshot.generation in self.damaged:
+                return True
+            if not snapshot.changed_on_disk():
+                return False
+            self._check_damage(snapshot)
+            if snapshot.generation in self.damaged:
+                self._next_check = 0.0  # look again now
+                return True
+            return False
+
+    def _unavailable(self) -> str:
+        if self.damaged:
+            return "every index generation is damaged or cannot be opened; run " \
+                   "`monosearch reindex --full`"
+        return f"no index in {self.index_dir}; run `monosearch reindex`"
+
+    def _replace(self, fresh: Snapshot | None) -> None:
+        self._retire(self._snapshot)
+        self._snapshot = fresh
+        with self._cache_lock:
+            self._cache.clear()  # keyed by generation anyway; free the memory now
+        if fresh is None:
+            return
+        if self.warm:
+            fresh.read_ahead = "reading"
+            threading.Thread(target=_read_ahead, args=(fresh,), daemon=True,
+                             name=f"warm-{fresh.generation}").start()
+        if self.freeze_gc:
+            gc.unfreeze()  # the retired generation's objects become collectable
+            gc.collect()
+            gc.freeze()
+        log.info("serving index generation %s", fresh.generation)
 
     def _retire(self, snapshot: Snapshot | None) -> None:
         if snapshot is None:
@@ -130,7 +208,14 @@ class WhooshBackend:
     # -- API ---------------------------------------------------------------------
     def health(self) -> dict:
         with self._use() as snapshot:
-            return {"status": "ok", "generation": snapshot.generation,
+            try:
+                live = store.current_generation(self.index_dir)
+            except IndexNotBuilt:
+                live = None
+            # degraded: serving an older generation because the live one is damaged
+            return {"status": "ok" if snapshot.generation == live else "degraded",
+                    "generation": snapshot.generation,
+                    "damaged": sorted(self.damaged),
                     "documents": int(snapshot.facets.live.sum()),
                     "monographs": len(snapshot.manifest.get("monographs", {})),
                     "searchers_opened": self.searchers_opened,
@@ -150,8 +235,13 @@ class WhooshBackend:
                     self._cache.move_to_end(key)
                     self.cache_hits += 1
             if cached is None:
-                with snapshot.lock:
-                    cached = run_search(snapshot, request)
+                try:
+                    with snapshot.lock:
+                        cached = run_search(snapshot, request)
+                except Exception:
+                    if not self._damaged_underneath(snapshot):
+                        raise
+                    return self.search(request, use_cache)  # on the generation now served
                 cached["generation"] = snapshot.generation
                 with self._cache_lock:
                     self.cache_misses += 1
