@@ -66,8 +66,12 @@ def read_file(file: Path, shown: str, root: Path | None = None) -> bytes:
                                             "(not read)")
         info = os.stat(target)
         _check_kind(info, shown)
-        # O_NONBLOCK: a file swapped for a FIFO after the check must not block the open.
-        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # O_NONBLOCK: a file swapped for a FIFO after the check must not block the open;
+        # O_NOFOLLOW: nor may one swapped for a link lead outside the corpus.
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+        if root is not None:
+            flags |= os.O_NOFOLLOW
+        descriptor = os.open(target, flags)
         try:
             _check_kind(os.fstat(descriptor), shown)
             chunks, size = [], 0

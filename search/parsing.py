@@ -33,6 +33,10 @@ _H4_RE = re.compile(r"^####(?!#)[ \t]*(.*?)[ \t#]*$")
 _BOLD_LABEL_RE = re.compile(r"^\s{0,3}(\*\*|__)(?P<label>[^*_\n]{1,60}?)\1(?P<rest>.*)$")
 _WRAPPED_BOLD_RE = re.compile(r"^(?:\*\*|__)(.+?)(?:\*\*|__)\s*:?$")
 MAX_PART_CHARS = 80  # a part name longer than this is text, not a name
+# Sections one monograph may have: real ones have 7 to a few dozen (a combination
+# product repeats them per ingredient); each is a document and a block of its page, so
+# a file of 75,000 one-line sections took 55 s to index and 4 s to show.
+MAX_SECTIONS = 300
 _DISCLAIMER_RE = re.compile(r"^\s*(\*\*|__)\s*disclaimer\s*:?\s*(\*\*|__)", re.IGNORECASE)
 _LINK_DEFINITION_RE = re.compile(r"^\s*\[[^\]]+\]:\s*\S+")
 _RULE_RE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
@@ -197,6 +201,9 @@ def _parse_body(lines: list[str], start: int, front_matter: dict, path: str, slu
     if not headings:
         raise MonographError(path, "no '### ' section, and no '## ' heading or bold label "
                                    "(such as '**Usage:**') names a standard section")
+    if len(headings) > MAX_SECTIONS:
+        raise MonographError(path, f"{len(headings)} section headings, more than the "
+                                   f"{MAX_SECTIONS} a monograph may have")
     sections, disclaimer = _split_sections(lines, headings, candidates)
     intro_start = h1_line + 1 if h1_line >= 0 else start
     intro = "\n".join(lines[intro_start: headings[0].index]).strip()
