@@ -90,6 +90,9 @@ def build_argparser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--index", type=Path, default=None)
     serve.add_argument("--corpus", type=Path, default=None)
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    serve.add_argument("--dev", action="store_true",
+                       help="Flask's development server with its reloader, not gunicorn")
     return parser
 
 
@@ -319,8 +322,20 @@ def run_serve(args) -> int:
             for error in report.errors:
                 print(f"rejected: {error}", file=sys.stderr)
             print(format_summary(report), file=sys.stderr)
-    except (CorpusNotFound, IndexLocked, IndexNotBuilt) as err:
+    except (CorpusNotFound, IndexLocked, IndexNotBuilt, StorageError) as err:
         return _fail(err, EXIT_USAGE)
-    app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus)})
-    app.run(host=args.host, port=args.port, threaded=True)
-    return EXIT_OK
+    if args.dev:
+        app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus)})
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=True)
+        return EXIT_OK
+    # A production server: gunicorn with the project's settings (web/gunicorn_conf.py);
+    # each worker follows index/CURRENT, so a reindex needs no restart.
+    os.environ.update({"MONOSEARCH_INDEX": str(index.resolve()),
+                       "MONOSEARCH_CORPUS": str(corpus.resolve())})
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:web.gunicorn_conf",
+               "--bind", f"{args.host}:{args.port}", "--workers", str(max(1, args.workers)),
+               "web:create_app()"]
+    print(f"serving {index} on http://{args.host}:{args.port} "
+          f"({max(1, args.workers)} workers)", file=sys.stderr)
+    os.execv(sys.executable, command)
+    return EXIT_OK  # not reached: the process is gunicorn now

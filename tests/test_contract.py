@@ -1,11 +1,12 @@
 """The API against its OpenAPI document, and production serving with gunicorn."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -13,8 +14,6 @@ import pytest
 
 from search.query import SearchRequest
 from web.openapi import openapi_document
-
-from .conftest import ROOT
 
 BIN = Path(sys.executable).parent
 CHECKS = ",".join(["not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -57,12 +56,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_gunicorn_with_two_workers_serves_the_app(built):
+def _get(url: str, headers: dict | None = None):
+    """(status, headers, body) without following redirects or raising on errors."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, err.headers, err.read()
+
+
+def test_monosearch_serve_runs_gunicorn_with_two_workers(built, tmp_path):
+    """`monosearch serve` (what scripts/serve runs): gunicorn with the project's
+    settings, from any folder."""
     port = _free_port()
-    env = {**os.environ, "MONOSEARCH_INDEX": str(built[1])}
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        [str(BIN / "monosearch"), "serve", "--workers", "2", "--port", str(port),
+         "--index", str(built[1])], cwd=tmp_path, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -81,6 +96,14 @@ def test_gunicorn_with_two_workers_serves_the_app(built):
                 body = json.load(r)
                 answers.add((body["total"], body["results"][0]["id"]))
         assert len(answers) == 1 and answers.pop()[1] == "baricitinib#dosage"
+        # gunicorn's request-line limit lets every valid query reach the app (500
+        # three-byte characters are 4,500 bytes percent-encoded; its default is 4,094)
+        status, headers, _ = _get(f"http://127.0.0.1:{port}/api/search?q="
+                                  + urllib.parse.quote("中" * 500))
+        assert status == 200 and "Content-Security-Policy" in headers
+        status, headers, _ = _get(f"http://127.0.0.1:{port}/drug//baricitinib",
+                                  {"Host": "evil.example"})
+        assert status in (301, 308) and headers["Location"] == "/drug/baricitinib"
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
