@@ -243,8 +243,11 @@ def empty_dictionary() -> DrugDictionary:
     return DrugDictionary({}, (), "none")
 
 
+@lru_cache(maxsize=1)
 def dictionary_version() -> str:
-    """The installed dictionary's version, recorded in each generation's manifest."""
+    """The installed dictionary's version, recorded in each generation's manifest (read
+    once a process: the package's metadata is a file lookup, and cannot change under a
+    running process that has imported it)."""
     return metadata.version(DICTIONARY_PACKAGE)
 
 
