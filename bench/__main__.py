@@ -30,15 +30,14 @@ from pathlib import Path
 
 from whoosh import sorting
 
-from search.backends.whoosh import WhooshBackend
+from bench.fts5 import build_fts5, search_fts5
+from bench.generate import generate_corpus
+from bench.testbed import QUESTION_SETS, generate_testbed
+from bench.typesense import build_typesense, close_typesense, search_typesense
 from search.evaluation import backend_search, evaluate, load_judgments
-from search.indexer import reindex
-from search.query import SearchRequest, build_parser, parse_query
-
-from .fts5 import build_fts5, search_fts5
-from .generate import generate_corpus
-from .testbed import QUESTION_SETS, generate_testbed
-from .typesense import build_typesense, close_typesense, search_typesense
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest, build_parser, parse_query
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from search.parsing import MAX_BYTES
+from search.corpus.parsing import MAX_BYTES
 
 SCENARIOS = ("baseline", "parse-1mib", "index-1mib", "query-10000-terms",
              "query-500-chars", "deep-page", "deep-page-grouped")
@@ -35,11 +35,11 @@ def _one_mib_monograph() -> str:
 
 def _scenario(name: str, work: Path) -> dict:
     """Runs inside the child process; returns its timing."""
-    from search.backends.whoosh import WhooshBackend
+    from search.corpus.parsing import parse_monograph
     from search.errors import BadRequest
-    from search.indexer import reindex
-    from search.parsing import parse_monograph
-    from search.query import SearchRequest
+    from search.whoosh.backend import WhooshBackend
+    from search.whoosh.indexer import reindex
+    from search.whoosh.query import SearchRequest
 
     corpus, index = work / "corpus", work / "index"
     started = time.perf_counter()
@@ -90,7 +90,7 @@ def _child(name: str, work: str) -> None:
 
 def run() -> dict:
     from bench.generate import generate_corpus
-    from search.indexer import reindex
+    from search.whoosh.indexer import reindex
 
     work = Path(tempfile.mkdtemp(prefix="monosearch-bounds-"))
     corpus = work / "corpus"

@@ -9,9 +9,9 @@ import re
 import sqlite3
 from pathlib import Path
 
-from search.facts import drug_facts
-from search.parsing import iter_corpus
-from search.vocabulary import default_vocabulary
+from search.corpus.facts import drug_facts
+from search.corpus.parsing import iter_corpus
+from search.corpus.vocabulary import default_vocabulary
 
 # bm25 weights per column, as our BM25F field boosts
 WEIGHTS = (4.0, 2.0, 1.0)  # drug_name, heading, body

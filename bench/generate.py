@@ -13,7 +13,7 @@ import re
 from itertools import accumulate
 from pathlib import Path
 
-from search.vocabulary import default_vocabulary
+from search.corpus.vocabulary import default_vocabulary
 
 SECTION_WORDS = (150, 400)  # words per section, like the sample monograph
 ZIPF_EXPONENT = 1.07

@@ -28,9 +28,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from bench.__main__ import percentile, query_mix
 from search.evaluation import load_judgments
-
-from .__main__ import percentile, query_mix
 
 CLIENTS = (1, 4, 16)
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from search.parsing import MAX_BYTES, MAX_SECTIONS
+from search.corpus.parsing import MAX_BYTES, MAX_SECTIONS
 
 SEED = Path(__file__).resolve().parent.parent / "corpus" / "baricitinib.md"
 _SIZE = MAX_BYTES - 400  # room for the head
@@ -49,7 +49,7 @@ def monograph(title: str, body: str) -> str:
 
 
 def run(repeat: int) -> dict:
-    from search.indexer import reindex
+    from search.whoosh.indexer import reindex
     from web import create_app
 
     with tempfile.TemporaryDirectory() as folder:

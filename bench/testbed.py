@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
-from search.drugnames import (
+from bench.generate import SECTION_WORDS, SYLLABLES, SYNTHETIC_WORDS, ZIPF_EXPONENT
+from search.corpus.drugnames import (
     DrugDictionary,
     is_alias,
     link_names,
@@ -38,9 +39,7 @@ from search.drugnames import (
     read_dictionary_file,
     split_title,
 )
-from search.vocabulary import default_vocabulary
-
-from .generate import SECTION_WORDS, SYLLABLES, SYNTHETIC_WORDS, ZIPF_EXPONENT
+from search.corpus.vocabulary import default_vocabulary
 
 DATA = Path(__file__).resolve().parent / "data"
 NAMED = DATA / "testbed.json"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import BadRequest, CorpusNotFound, IndexLocked, IndexNotBuilt, StorageError
-from .indexer import ReindexReport, reindex
+from .whoosh.indexer import ReindexReport, reindex
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -150,8 +150,8 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def run_query(args) -> int:
-    from .backends.whoosh import WhooshBackend
-    from .query import SearchRequest
+    from .whoosh.backend import WhooshBackend
+    from .whoosh.query import SearchRequest
 
     params = {"q": args.text, "page": args.page, "per_page": args.per_page,
               "group": args.group, "literal": "1" if args.literal else None}
@@ -195,8 +195,8 @@ def body_text(snippet: str) -> str:
 
 
 def run_check(args) -> int:
-    from .check import check_corpus
-    from .vocabulary import default_vocabulary
+    from .corpus.check import check_corpus
+    from .corpus.vocabulary import default_vocabulary
 
     corpus = args.corpus or default_corpus()
     if not corpus.is_dir():
@@ -215,7 +215,7 @@ def run_check(args) -> int:
 
 
 def run_import(args) -> int:
-    from .openfda import import_files
+    from .corpus.openfda import import_files
 
     written, problems = import_files(args.files, args.out, force=args.force)
     for path in written:
@@ -243,7 +243,7 @@ def run_eval(args) -> int:
     if args.url:
         search = http_search(args.url, args.literal)
     else:
-        from .backends.whoosh import WhooshBackend
+        from .whoosh.backend import WhooshBackend
         backend = WhooshBackend(args.index or default_index())
         try:
             backend.health()  # open the index outside the timings
@@ -256,8 +256,8 @@ def run_eval(args) -> int:
 
 
 def run_typesense_sync(args) -> int:
-    from .backends.typesense_client import TypesenseClient, TypesenseError
-    from .backends.typesense_sync import sync_typesense
+    from .typesense.client import TypesenseClient, TypesenseError
+    from .typesense.sync import sync_typesense
 
     corpus = args.corpus or default_corpus()
     if not corpus.is_dir():
@@ -280,7 +280,7 @@ def run_typesense_sync(args) -> int:
 def run_check_index(args) -> int:
     """One line per generation: intact, or what is damaged; exit 1 when the live one is
     damaged (or there is none), 0 otherwise."""
-    from . import store
+    from .whoosh import store
 
     index = args.index or default_index()
     try:
@@ -315,7 +315,7 @@ def run_serve(args) -> int:
     index = args.index or default_index()
     corpus = args.corpus or default_corpus()
     try:
-        from . import store
+        from .whoosh import store
         if store.current_generation(index) is None:
             print(f"no index in {index}: building it from {corpus} ...", file=sys.stderr)
             report = reindex(corpus, index, wait=60)

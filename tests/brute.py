@@ -4,10 +4,10 @@ Typesense facet tests; keep it free of search/facets.py)."""
 
 from pathlib import Path
 
-from search.indexer import section_documents
-from search.parsing import iter_corpus
-from search.schema import SEARCH_FIELDS, body_analyzer
-from search.vocabulary import default_vocabulary
+from search.corpus.parsing import iter_corpus
+from search.corpus.vocabulary import default_vocabulary
+from search.whoosh.indexer import section_documents
+from search.whoosh.schema import SEARCH_FIELDS, body_analyzer
 
 FACETS = ("drug", "indication", "section", "class")
 

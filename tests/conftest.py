@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from search.indexer import reindex
+from search.whoosh.indexer import reindex
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def open_tmp() -> Iterator[Path]:
 def dictionary_cache(tmp_path_factory):
     """The drug dictionary's names, decompressed once for the whole run (and for the
     reindex processes the tests start) into a folder of the run's own."""
-    from search.drugnames import CACHE_ENV
+    from search.corpus.drugnames import CACHE_ENV
 
     folder = tmp_path_factory.mktemp("dictionary-cache")
     previous = os.environ.get(CACHE_ENV)
@@ -95,7 +95,7 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def backend(built):
-    from search.backends.whoosh import WhooshBackend
+    from search.whoosh.backend import WhooshBackend
 
     backend = WhooshBackend(built[1])
     yield backend
@@ -105,7 +105,7 @@ def backend(built):
 @pytest.fixture(scope="session")
 def corpus_backend(tmp_path_factory):
     """A backend over an index of the bundled corpus (corpus/)."""
-    from search.backends.whoosh import WhooshBackend
+    from search.whoosh.backend import WhooshBackend
 
     index = tmp_path_factory.mktemp("corpus-index")
     assert reindex(ROOT / "corpus", index).errors == []

@@ -1,8 +1,7 @@
 """The benchmark harness runs end to end (its figures are read by people, not asserted)."""
 
 from bench.__main__ import run
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 
 def test_harness_on_a_small_synthetic_corpus_with_every_reference():

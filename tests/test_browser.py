@@ -8,10 +8,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from search.indexer import reindex
+from search.whoosh.indexer import reindex
+from tests.conftest import DATA, LiveServer
 from web import create_app
-
-from .conftest import DATA, LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from search.check import check_corpus
-from search.vocabulary import default_vocabulary
-
-from .conftest import ROOT, SEED
+from search.corpus.check import check_corpus
+from search.corpus.vocabulary import default_vocabulary
+from tests.conftest import ROOT, SEED
 
 GOOD = SEED.read_text(encoding="utf-8")
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from search import store
 from search.cli import build_argparser
+from search.whoosh import store
+from tests.conftest import ROOT
 from web import create_app
-
-from .conftest import ROOT
 
 SUMMARY_RE = re.compile(r"^indexed (\d+) monographs \((\d+) sections\), (\d+) rejected in "
                         r"[\d.]+ s \[(full|incremental): .*generation "

@@ -5,12 +5,11 @@ from collections import Counter
 
 import pytest
 
-from search.facts import drug_facts
-from search.parsing import iter_corpus, slugify
-from search.query import SearchRequest
-from search.vocabulary import DATA_DIR, default_vocabulary
-
-from .conftest import ROOT, SEED
+from search.corpus.facts import drug_facts
+from search.corpus.parsing import iter_corpus, slugify
+from search.corpus.vocabulary import DATA_DIR, default_vocabulary
+from search.whoosh.query import SearchRequest
+from tests.conftest import ROOT, SEED
 
 CORPUS = ROOT / "corpus"
 

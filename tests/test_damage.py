@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from search import store
-from search.backends.whoosh import WhooshBackend
 from search.cli import main
 from search.errors import IndexNotBuilt, StorageError
-from search.indexer import reindex
-from search.query import SearchRequest
+from search.whoosh import store
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from tests.conftest import ROOT, copy_corpus, without_root
 from web import create_app
-
-from .conftest import ROOT, copy_corpus, without_root
 
 NEW = "---\ntitle: Newdrug\n---\n# Newdrug\n### Usage\nUsed for asthma, qqznewword.\n"
 
@@ -76,7 +75,7 @@ def test_damage_while_serving_is_noticed_and_never_served(corpus_dir, tmp_path,
                                                           monkeypatch):
     index = tmp_path / "index"
     first, second = two_generations(corpus_dir, index)
-    monkeypatch.setattr("search.backends.whoosh.DISK_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr("search.whoosh.backend.DISK_CHECK_SECONDS", 0.0)
     app = create_app({"TESTING": True, "INDEX_DIR": str(index), "RESULT_CACHE_SIZE": 0})
     assert api(app, "/api/search?q=qqznewword").get_json()["total"] == 1  # second serves
     damage_file(index / second, ".pst")
@@ -194,7 +193,7 @@ def test_generation_names_are_unique_after_the_index_is_deleted(corpus_dir, tmp_
 def test_a_server_notices_its_generation_folder_is_gone(corpus_dir, tmp_path, monkeypatch):
     index = tmp_path / "index"
     first, second = two_generations(corpus_dir, index)
-    monkeypatch.setattr("search.backends.whoosh.DISK_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr("search.whoosh.backend.DISK_CHECK_SECONDS", 0.0)
     backend = WhooshBackend(index, cache_size=0)
     assert backend.health()["generation"] == second
     shutil.rmtree(index / second)

@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from search import drugnames
-from search.backends.whoosh import WhooshBackend
-from search.drugnames import (
+from search.corpus import drugnames
+from search.corpus.drugnames import (
     DrugDictionary,
     NameLinker,
     link_names,
@@ -16,11 +15,11 @@ from search.drugnames import (
     split_title,
     strip_qualifiers,
 )
-from search.indexer import reindex
-from search.query import SearchRequest
-from search.vocabulary import Vocabulary, default_vocabulary
-
-from .conftest import SEED
+from search.corpus.vocabulary import Vocabulary, default_vocabulary
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from tests.conftest import SEED
 
 
 @pytest.mark.parametrize("title, expected", [
@@ -147,7 +146,7 @@ def test_generation_records_the_dictionary_and_a_new_version_rebuilds(tmp_path, 
     assert manifest["dictionary"] == drugnames.dictionary_version()
     assert manifest["monographs"]["baricitinib"]["names"]["ingredients"] == ["baricitinib"]
     assert reindex(corpus, index).generation == first.generation  # nothing changed
-    monkeypatch.setattr("search.indexer.dictionary_version", lambda: "999.0")
+    monkeypatch.setattr("search.whoosh.indexer.dictionary_version", lambda: "999.0")
     again = reindex(corpus, index)
     assert again.full and again.generation != first.generation
 

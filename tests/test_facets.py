@@ -6,9 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from search.query import SearchRequest
-
-from .brute import FACETS, brute_force, plain_sections
+from search.whoosh.query import SearchRequest
+from tests.brute import FACETS, brute_force, plain_sections
 
 QUERIES = ["", "infections", "dose", "blood", "pregnancy", "nonexistentword"]
 
@@ -75,7 +74,7 @@ def test_per_drug_and_dense_counts_equal_the_document_pairs(backend):
     """The two shortcuts against the plain (document, value) pairs, on random scopes."""
     from dataclasses import replace
 
-    from search.facets import FacetTable
+    from search.whoosh.facets import FacetTable
 
     backend.health()
     table = backend._snapshot.facets
@@ -94,7 +93,7 @@ def test_per_drug_and_dense_counts_equal_the_document_pairs(backend):
 
 
 def test_per_drug_counting_is_refused_when_sections_of_a_drug_differ(backend):
-    from search.facets import _drug_pairs
+    from search.whoosh.facets import _drug_pairs
 
     backend.health()
     table = backend._snapshot.facets

@@ -5,12 +5,11 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from search.corpus.models import Monograph
+from search.corpus.parsing import parse_monograph
 from search.errors import MonographError
-from search.models import Monograph
-from search.parsing import parse_monograph
-from search.query import SearchRequest
-
-from .conftest import SEED
+from search.whoosh.query import SearchRequest
+from tests.conftest import SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 SNIPPETS = ["---\n", "---", "title: x\n", "title: [\n", "# T\n", "### ", "### Usage\n",
@@ -90,8 +89,8 @@ def test_numpy_match_sets_equal_whooshs(backend, tokens, understood):
     and for understood queries alike."""
     import numpy as np
 
-    from search.query import SearchRequest
-    from search.reading import read_request
+    from search.whoosh.query import SearchRequest
+    from search.whoosh.reading import read_request
 
     text = " ".join(tokens).replace("- ", "-")
     backend.health()

@@ -9,14 +9,13 @@ import time
 
 import pytest
 
-from search.check import check_corpus
-from search.indexer import reindex
-from search.parsing import MAX_SECTIONS
-from search.vocabulary import default_vocabulary
+from search.corpus.check import check_corpus
+from search.corpus.parsing import MAX_SECTIONS
+from search.corpus.vocabulary import default_vocabulary
+from search.whoosh.indexer import reindex
+from tests.conftest import SEED, without_root
 from web import create_app
 from web.render import MAX_BRACKETS, Budget, render_markdown
-
-from .conftest import SEED, without_root
 
 GOOD = SEED.read_text(encoding="utf-8")
 
@@ -192,7 +191,7 @@ def test_the_hash_recorded_is_of_the_bytes_indexed(hostile, monkeypatch):
     corpus, index, client = hostile
     target = corpus / "changing.md"
     target.write_text(monograph("Changing", "first version qqzzfirst"))
-    from search import files, parsing
+    from search.corpus import files, parsing
 
     def rewrite_then_read(file, *args, **kwargs):
         if file.name == "changing.md":

@@ -12,14 +12,13 @@ import pytest
 from whoosh import index as whoosh_index
 
 from bench.generate import generate_corpus
-from search import indexer, parallel, store
-from search.backends.whoosh import WhooshBackend
+from search.corpus.parsing import read_monograph
 from search.errors import CorpusNotFound, IndexLocked
-from search.indexer import reindex
-from search.parsing import read_monograph
-from search.query import SearchRequest
-
-from .conftest import ROOT
+from search.whoosh import indexer, parallel, store
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from tests.conftest import ROOT
 
 NEW_DRUG = ("---\ntitle: Newdrug\n---\n# Newdrug\n### Usage\nUsed for asthma and gout.\n"
             "### Dosage\nOne quokkaberry tablet daily.\n")
@@ -104,7 +103,8 @@ def test_unchanged_files_are_not_read_again(corpus_dir, tmp_path, monkeypatch):
     index = tmp_path / "index"
     reindex(corpus_dir, index)
     read = []
-    from search import files, indexer, parsing
+    from search.corpus import files, parsing
+    from search.whoosh import indexer
 
     def spy(file, *args, **kwargs):
         read.append(Path(file).name)

@@ -7,15 +7,14 @@ import sys
 
 import pytest
 
-from search.backends.whoosh import WhooshBackend
-from search.check import check_corpus
-from search.indexer import reindex
-from search.openfda import LabelError, clean_label_text, convert_label, import_files
-from search.parsing import read_monograph
-from search.query import SearchRequest
-from search.vocabulary import default_vocabulary
-
-from .conftest import DATA, ROOT
+from search.corpus.check import check_corpus
+from search.corpus.openfda import LabelError, clean_label_text, convert_label, import_files
+from search.corpus.parsing import read_monograph
+from search.corpus.vocabulary import default_vocabulary
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from tests.conftest import DATA, ROOT
 
 LABELS = sorted((DATA / "openfda").glob("*.json"))
 

@@ -5,17 +5,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.errors import MonographError
-from search.parsing import (
+from search.corpus.parsing import (
     MAX_BYTES,
     iter_corpus,
     markdown_to_text,
     parse_monograph,
     read_monograph,
 )
-from search.sections import classify_heading
-
-from .conftest import DATA, SEED
+from search.corpus.sections import classify_heading
+from search.errors import MonographError
+from tests.conftest import DATA, SEED
 
 MINIMAL = "---\ntitle: Testdrug\n---\n# Testdrug\n### Usage\nUsed for asthma.\n"
 

@@ -12,9 +12,8 @@ import sys
 import pytest
 
 from search.evaluation import backend_search, evaluate, load_judgments, score_query
+from tests.conftest import DATA, ROOT, LiveServer
 from web import create_app
-
-from .conftest import DATA, ROOT, LiveServer
 
 JUDGED = DATA / "queries.jsonl"
 # 100 consumer questions written by someone who never saw the engine; measured 1.000 /

@@ -19,15 +19,14 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate_corpus
-from search import parallel, store
-from search.backends.whoosh import WhooshBackend
-from search.engine import run_search
-from search.indexer import reindex
-from search.query import SearchRequest
-from search.snapshot import open_snapshot
+from search.whoosh import parallel, store
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.engine import run_search
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from search.whoosh.snapshot import open_snapshot
+from tests.conftest import ROOT, LiveServer
 from web import create_app
-
-from .conftest import ROOT, LiveServer
 
 PROBE = "/api/search?q=dose&per_page=5&group=none"
 EXTRA = ("---\ntitle: Extra{n}\nlayout: minimal-medicine\n---\n# Extra{n}\n### Usage\n"
@@ -165,7 +164,7 @@ def test_sigkill_during_reindex_leaves_the_previous_generation_serving(
 
 
 def worker_processes(mark: str) -> list[int]:
-    """Pids of indexing workers (python -m search.parallel) still running that were
+    """Pids of indexing workers (python -m search.whoosh.parallel) still running that were
     started with this mark in their environment."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -174,7 +173,7 @@ def worker_processes(mark: str) -> list[int]:
             environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"search.parallel" in command and f"TEST_MARK={mark}".encode() in environment:
+        if b"search.whoosh.parallel" in command and f"TEST_MARK={mark}".encode() in environment:
             found.append(int(entry.name))
     return found
 

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query
 
-from search.matching import generic_postings, read_postings
-from search.query import SearchRequest
-from search.reading import read_request
-from search.schema import SEARCH_FIELDS
-from search.scoring import top
+from search.whoosh.matching import generic_postings, read_postings
+from search.whoosh.query import SearchRequest
+from search.whoosh.reading import read_request
+from search.whoosh.schema import SEARCH_FIELDS
+from search.whoosh.scoring import top
 
 WORDS = ["nausea", "dose", "warfarin", "blood", "clots", "infections", "qqzz", "risk",
          "side", "effects", "pregnancy", "liver", "alopecia", "hair", "loss", "coumadin",
@@ -150,7 +150,7 @@ def test_boosted_compounds_and_dismax(corpus_backend):
 
 
 def test_lru_keeps_the_recently_used_within_its_cost():
-    from search.matching import Lru
+    from search.whoosh.matching import Lru
 
     made = []
     cache = Lru(10, cost=len)
@@ -171,7 +171,7 @@ def test_lru_keeps_the_recently_used_within_its_cost():
 
 
 def test_positions_equal_whooshs_decoding(corpus_backend):
-    from search.matching import POSITION_STRIDE, read_positions
+    from search.whoosh.matching import POSITION_STRIDE, read_positions
 
     snapshot = _snapshot(corpus_backend)
     reader = snapshot.searcher.reader()

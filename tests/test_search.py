@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.query import SearchRequest
+from search.whoosh.query import SearchRequest
 
 
 def search(backend, q="", literal=True, **kwargs):
@@ -157,8 +157,8 @@ def test_result_fields(backend):
 def test_word_queries_are_what_the_parser_makes(word):
     from whoosh import query
 
-    from search.query import _word_query, build_parser
-    from search.schema import build_schema
+    from search.whoosh.query import _word_query, build_parser
+    from search.whoosh.schema import build_schema
 
     parser = build_parser(build_schema())
     parsed = parser.parse(word)
@@ -171,8 +171,8 @@ def test_word_queries_are_what_the_parser_makes(word):
 def test_word_queries_for_known_shapes(word):
     from whoosh import query
 
-    from search.query import _word_query, build_parser
-    from search.schema import build_schema
+    from search.whoosh.query import _word_query, build_parser
+    from search.whoosh.schema import build_schema
 
     parser = build_parser(build_schema())
     parsed = parser.parse(word)

@@ -5,12 +5,11 @@ import threading
 import urllib.error
 import urllib.request
 
-from search.backends.whoosh import WhooshBackend
-from search.indexer import reindex
-from search.query import SearchRequest
+from search.whoosh.backend import WhooshBackend
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from tests.conftest import LiveServer
 from web import create_app
-
-from .conftest import LiveServer
 
 EXTRA = ("---\ntitle: Extra{n}\n---\n# Extra{n}\n### Usage\nUsed for asthma.\n"
          "### Dosage\nOne dose daily.\n")

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from search.backends.typesense import TypesenseBackend
-from search.backends.typesense_client import TypesenseClient
-from search.backends.typesense_server import start_server
-from search.backends.typesense_sync import current_collection, sync_typesense
 from search.cli import main
-from search.query import SearchRequest
+from search.typesense.backend import TypesenseBackend
+from search.typesense.client import TypesenseClient
+from search.typesense.server import start_server
+from search.typesense.sync import current_collection, sync_typesense
+from search.whoosh.query import SearchRequest
+from tests.brute import FACETS, brute_force, plain_sections
+from tests.conftest import DATA, copy_corpus
 from web import create_app
-
-from .brute import FACETS, brute_force, plain_sections
-from .conftest import DATA, copy_corpus
 
 QUERIES = ["", "infections", "dose", "blood", "pregnancy", "kidney function",
            "nonexistentword"]

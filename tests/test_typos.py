@@ -5,9 +5,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.spelling import edit_distance
-from search.typos import NameIndex
-from search.vocabulary import default_vocabulary
+from search.corpus.vocabulary import default_vocabulary
+from search.understand.typos import NameIndex
+from search.whoosh.spelling import edit_distance
 
 NAMES = sorted({name.lower() for name in default_vocabulary().brand_names} |
                {"metformin", "ibuprofen", "warfarin", "prilrixa03536", "prilrixa03563",

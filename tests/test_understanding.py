@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from search.parsing import iter_corpus
-from search.query import SearchRequest
-from search.vocabulary import DATA_DIR
-
-from .conftest import ROOT
+from search.corpus.parsing import iter_corpus
+from search.corpus.vocabulary import DATA_DIR
+from search.whoosh.query import SearchRequest
+from tests.conftest import ROOT
 
 
 def search(backend, q, **kwargs):
@@ -189,7 +188,7 @@ def test_zero_results_come_with_a_suggestion(corpus_backend, q, kind, value):
 def test_group_by_drug_pages_through_drugs(corpus_backend, monkeypatch, q, scan):
     if scan:  # look at too few sections at first, so the widening loop must run ("insulin"
         # and "thyroid" have several sections of one drug at the top)
-        from search import engine
+        from search.whoosh import engine
         monkeypatch.setattr(engine, "GROUP_SCAN", scan)
         monkeypatch.setattr(engine, "GROUP_SCAN_MIN", scan)
     flat = search(corpus_backend, q, literal=True, per_page=100)

@@ -3,11 +3,10 @@ from collections import Counter
 
 import pytest
 
-from search.facts import drug_facts
-from search.parsing import parse_monograph, read_monograph
-from search.vocabulary import DATA_DIR, default_vocabulary
-
-from .conftest import DATA, SEED
+from search.corpus.facts import drug_facts
+from search.corpus.parsing import parse_monograph, read_monograph
+from search.corpus.vocabulary import DATA_DIR, default_vocabulary
+from tests.conftest import DATA, SEED
 
 
 def test_seed_indications_are_exactly_the_three_conditions():

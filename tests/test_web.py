@@ -5,12 +5,11 @@ import shutil
 import pytest
 
 from search import DISCLAIMER
-from search.indexer import reindex
-from search.query import SearchRequest
+from search.whoosh.indexer import reindex
+from search.whoosh.query import SearchRequest
+from tests.conftest import DATA
+from tests.markup import injected_markup
 from web import SECURITY_HEADERS, create_app
-
-from .conftest import DATA
-from .markup import injected_markup
 
 TOP_KEYS = ["query", "corrected", "total", "page", "per_page", "took_ms", "results", "facets",
             "interpretation", "relaxed", "group", "total_groups", "listed", "more",

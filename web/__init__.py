@@ -8,8 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, abort, request
 
-from search.backends.whoosh import WhooshBackend
 from search.errors import IndexNotBuilt
+from search.whoosh.backend import WhooshBackend
 
 MAX_REQUEST_BYTES = 64 * 1024  # request bodies (the API takes none)
 MAX_QUERY_STRING_BYTES = 8 * 1024  # URLs beyond this are refused with 414
@@ -30,7 +30,7 @@ SECURITY_HEADERS = {
 
 def _open_backend(config):
     if config["BACKEND"] == "typesense":
-        from search.backends.typesense import TypesenseBackend
+        from search.typesense.backend import TypesenseBackend
         return TypesenseBackend(config["TYPESENSE_URL"], config["TYPESENSE_KEY"],
                                 config["TYPESENSE_COLLECTION"])
     server = not config["TESTING"]
@@ -68,8 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                          "`monosearch reindex --full` builds one", err)
 
     from search import DISCLAIMER
-
-    from . import views
+    from web import views
 
     app.jinja_env.globals["config_disclaimer"] = DISCLAIMER
 

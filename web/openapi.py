@@ -6,7 +6,7 @@ no 5xx, no response outside its schema, no undocumented status code.
 
 from __future__ import annotations
 
-from search.query import (
+from search.whoosh.query import (
     DEFAULT_PER_PAGE,
     GROUPS,
     MAX_FILTER_CHARS,

@@ -10,13 +10,12 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from werkzeug.exceptions import HTTPException, NotFound
 
 from search import DISCLAIMER
+from search.corpus.sections import SECTION_TYPES, section_label
 from search.errors import BadRequest, IndexNotBuilt
-from search.query import SearchRequest
-from search.sections import SECTION_TYPES, section_label
-from search.suggest import MAX_SUGGESTIONS
-
-from .openapi import openapi_document
-from .render import Budget, render_markdown
+from search.understand.suggest import MAX_SUGGESTIONS
+from search.whoosh.query import SearchRequest
+from web.openapi import openapi_document
+from web.render import Budget, render_markdown
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("monosearch", __name__)

@@ -5,7 +5,7 @@ build of 70k sections would take three minutes in one process. Here the changed 
 are split among worker processes; each parses its share and writes it as a segment of
 its own into the build folder, and the parent adds those segments to its commit.
 
-Workers are fresh interpreters (``python -m search.parallel``), so they inherit neither
+Workers are fresh interpreters (``python -m search.whoosh.parallel``), so they inherit neither
 the reindex lock nor anything else open, and do not depend on the caller's __main__
 (as multiprocessing's spawn would); each reads its whole share up front and never waits
 on the parent, and gives up as soon as the parent is gone. A killed reindex therefore
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from .drugnames import NameLinker
-from .errors import MonographError, MonosearchError
-from .parsing import read_monograph
-from .vocabulary import Vocabulary
+from ..corpus.drugnames import NameLinker
+from ..corpus.parsing import read_monograph
+from ..corpus.vocabulary import Vocabulary
+from ..errors import MonographError, MonosearchError
 
 WORKERS_ENV = "MONOSEARCH_INDEX_WORKERS"  # processes for a large batch (1: no parallelism)
 MIN_FILES_ENV = "MONOSEARCH_PARALLEL_MIN_FILES"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from ..corpus.vocabulary import Vocabulary
 from .understanding import tokenize
-from .vocabulary import Vocabulary
 
 MAX_SUGGESTIONS = 20
 # Lower sorts first among equally good matches: what a reader most likely wants.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-SCHEMA_VERSION = 4  # bump when the fields change; an older index is rebuilt
+SCHEMA_VERSION = 5  # bump when fields or the pickled codec path change: rebuilt
 
 # BM25F field weights: a word in the drug's name or the heading says more than the body.
 DRUG_NAME_BOOST = 4.0

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import IndexLocked, IndexNotBuilt
+from ..errors import IndexLocked, IndexNotBuilt
 
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"

@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import MonographError
+from ..errors import MonographError
 
 MAX_BYTES = 1024 * 1024  # files larger than 1 MiB are rejected
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",

@@ -15,16 +15,16 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
+from ..corpus.drugnames import NameLinker, compact_names, dictionary_version, full_names
+from ..corpus.facts import drug_facts
+from ..corpus.files import check_file, corpus_files, read_file
+from ..corpus.models import Monograph
+from ..corpus.parsing import read_monograph
+from ..corpus.sections import SECTION_KEYWORDS
+from ..corpus.vocabulary import DATA_DIR, Vocabulary, default_vocabulary
+from ..errors import CorpusNotFound, MonographError, MonosearchError, StorageError
 from . import parallel, store
-from .drugnames import NameLinker, compact_names, dictionary_version, full_names
-from .errors import CorpusNotFound, MonographError, MonosearchError, StorageError
-from .facts import drug_facts
-from .files import check_file, corpus_files, read_file
-from .models import Monograph
-from .parsing import read_monograph
 from .schema import SCHEMA_VERSION, build_schema
-from .sections import SECTION_KEYWORDS
-from .vocabulary import DATA_DIR, Vocabulary, default_vocabulary
 
 log = logging.getLogger(__name__)
 

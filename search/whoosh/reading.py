@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as whoosh_query
 
+from ..understand.understanding import QueryPlan, understand
 from .query import (
     SearchRequest,
     build_plan_queries,
@@ -30,7 +31,6 @@ from .query import (
 )
 from .schema import SEARCH_FIELDS, body_analyzer
 from .snapshot import Snapshot
-from .understanding import QueryPlan, understand
 
 # A quoted single word is no phrase: readers paste and dictate questions full of them
 # (tramadol "milligrams?", is it safe with "ibuprofen?").

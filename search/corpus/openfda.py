@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import MonosearchError
+from ..errors import MonosearchError
 from .parsing import slugify
 
 # (monograph heading, label fields, take all present fields or only the first)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..corpus.sections import SECTION_TYPES, section_label
 from .matching import leaf_postings
-from .sections import SECTION_TYPES, section_label
 
 # request parameter -> Whoosh field
 FACET_FIELDS: dict[str, str] = {"drug": "drug", "indication": "indications",

@@ -1,6 +1,6 @@
 """Medical vocabulary: conditions, brand names and drug classes.
 
-Loaded once per process from ``search/data/``. Condition names, synonyms and unambiguous
+Loaded once per process from ``search/corpus/data/``. Condition names, synonyms and unambiguous
 abbreviations are matched in Usage text to derive a drug's indications; lay terms are
 kept for query expansion only ("hair loss" must not tag every drug that mentions it).
 Brands map to generic names; drug classes have synonyms, lay terms and member drugs.
@@ -207,7 +207,7 @@ def _read(folder: Path, name: str) -> dict:
 
 
 def load_vocabulary(folder: Path | None = None) -> Vocabulary:
-    """Read the vocabulary files of a folder (default: the bundled ``search/data``)."""
+    """Read the vocabulary files of a folder (default: the bundled ``search/corpus/data``)."""
     folder = folder or DATA_DIR
     data = _read(folder, "conditions.json")
     brands = _read(folder, "brands.json")

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import DISCLAIMER
+from .. import DISCLAIMER
+from ..corpus.sections import shown_heading
+from ..understand.lexicon import tokenize
+from ..understand.understanding import QueryPlan
 from .highlight import highlight_snippet, leading_snippet
-from .lexicon import tokenize
 from .query import SearchRequest
 from .reading import search_words
 from .schema import body_analyzer
 from .scoring import top
-from .sections import shown_heading
 from .snapshot import Snapshot
 from .spelling import suggest_correction
-from .understanding import QueryPlan
 
 GROUP_SECTIONS = 3  # best sections shown under each drug when grouping
 # Drugs for a page of groups are looked for among the best max(GROUP_SCAN x the drugs up

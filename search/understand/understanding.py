@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .drugnames import QUALIFIER_WORDS, SALT_WORDS, qualifier_groups
+from ..corpus.drugnames import QUALIFIER_WORDS, SALT_WORDS, qualifier_groups
 from .lexicon import (
     _TOKEN_RE,
     COMBINED,

@@ -15,18 +15,18 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.scoring import BM25F
 
+from ..corpus.vocabulary import default_vocabulary
+from ..errors import IndexNotBuilt
+from ..understand.lexicon import Lexicon
+from ..understand.suggest import Suggester
+from ..understand.typos import NameIndex
 from . import store
-from .errors import IndexNotBuilt
 from .facets import FacetTable, build_facet_table
 from .highlight import stemmed_words
-from .lexicon import Lexicon
 from .matching import LISTED_FIELDS, Lru, PostingCache
 from .query import build_parser
 from .schema import SCHEMA_VERSION, SEARCH_FIELDS
 from .scoring import Scorer
-from .suggest import Suggester
-from .typos import NameIndex
-from .vocabulary import default_vocabulary
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .drugnames import (
+from ..corpus.drugnames import (
     empty_dictionary,
     full_names,
     link_names,
     qualifier_groups,
     spelling_key,
 )
+from ..corpus.vocabulary import Vocabulary
 from .typos import NameIndex
-from .vocabulary import Vocabulary
 
 MIN_TYPO_CHARS = 4  # shorter words are never auto-corrected
 SHORT_WORD_CHARS = 5  # up to this length one edit is allowed, longer words two

@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .. import DISCLAIMER
-from ..engine import GROUP_SECTIONS, zero_result_suggestions
+from ..corpus.sections import SECTION_TYPES, section_label
+from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import IndexNotBuilt
-from ..facets import FACET_FIELDS, buckets_from_counts
-from ..highlight import highlight_snippet, leading_snippet
-from ..lexicon import Lexicon
-from ..query import SearchRequest, has_syntax, plain_words
-from ..sections import SECTION_TYPES, section_label
-from ..suggest import Suggester
-from ..understanding import QueryPlan, understand
-from ..vocabulary import Vocabulary, default_vocabulary
-from .typesense_client import TypesenseClient, TypesenseError
-from .typesense_sync import DEFAULT_COLLECTION, QUERY_FIELDS, analyzed, current_collection
+from ..understand.lexicon import Lexicon
+from ..understand.suggest import Suggester
+from ..understand.understanding import QueryPlan, understand
+from ..whoosh.engine import GROUP_SECTIONS, zero_result_suggestions
+from ..whoosh.facets import FACET_FIELDS, buckets_from_counts
+from ..whoosh.highlight import highlight_snippet, leading_snippet
+from ..whoosh.query import SearchRequest, has_syntax, plain_words
+from .client import TypesenseClient, TypesenseError
+from .sync import DEFAULT_COLLECTION, QUERY_FIELDS, analyzed, current_collection
 
 ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
 # Values asked of Typesense per facet; we sort them by count then label and show 100.

@@ -10,15 +10,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..drugnames import NameLinker
+from ..corpus.drugnames import NameLinker
+from ..corpus.facts import drug_facts
+from ..corpus.parsing import iter_corpus
+from ..corpus.sections import shown_heading
+from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import MonographError
-from ..facts import drug_facts
-from ..indexer import section_documents
-from ..parsing import iter_corpus
-from ..schema import body_analyzer
-from ..sections import shown_heading
-from ..vocabulary import Vocabulary, default_vocabulary
-from .typesense_client import TypesenseClient, TypesenseError
+from ..whoosh.indexer import section_documents
+from ..whoosh.schema import body_analyzer
+from .client import TypesenseClient, TypesenseError
 
 DEFAULT_COLLECTION = "monographs"  # the alias readers search
 IMPORT_BATCH = 500

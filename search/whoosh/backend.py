@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import DISCLAIMER, store
-from ..engine import run_search
+from .. import DISCLAIMER
+from ..corpus.sections import shown_heading
 from ..errors import IndexNotBuilt
-from ..query import SearchRequest
-from ..sections import shown_heading
-from ..snapshot import Snapshot, frequent_terms, open_snapshot
+from . import store
+from .engine import run_search
+from .query import SearchRequest
+from .snapshot import Snapshot, frequent_terms, open_snapshot
 
 log = logging.getLogger(__name__)
 

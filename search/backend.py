@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..query import SearchRequest
+from .whoosh.query import SearchRequest
 
 
 class SearchBackend(Protocol):

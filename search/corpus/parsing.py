@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import MonographError
+from ..errors import MonographError
 from .files import MAX_BYTES, corpus_files, read_file
 from .models import Monograph, Section
 from .sections import classify_heading

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import MonographError
+from ..errors import MonographError
 from .facts import drug_facts
 from .models import Monograph
 from .parsing import iter_corpus

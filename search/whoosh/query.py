@@ -10,8 +10,8 @@ from functools import lru_cache
 from whoosh import qparser, query
 from whoosh.qparser import plugins
 
-from .errors import BadRequest
-from .lexicon import NAMED, PRIMARY, VARIANT
+from ..errors import BadRequest
+from ..understand.lexicon import NAMED, PRIMARY, VARIANT
 from .schema import SEARCH_FIELDS, body_analyzer
 
 MAX_QUERY_CHARS = 500

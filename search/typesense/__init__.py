@@ -1,0 +1,2 @@
+"""The Typesense backend: client, server helpers, sync and backend. Never imports
+search.whoosh."""
