@@ -9,10 +9,11 @@ search/scoring.py combines them into match masks and scores.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
+import cachetools
 import numpy as np
-from whoosh.codec.whoosh3 import W3LeafMatcher
+
+from . import adapter
 
 # Postings kept per generation, counted in entries (16 bytes each: docnum and weight) plus
 # one per term, so that the many absent or rare words of long questions stay cheap.
@@ -27,9 +28,13 @@ class Lru:
     def __init__(self, capacity: int, cost=lambda value: 1):
         self.capacity = capacity
         self.cost = cost
-        self._items: OrderedDict = OrderedDict()
-        self._total = 0
-        self._lock = threading.Lock()
+        # cachetools refuses a value costing more than its whole budget; such a value is
+        # kept anyway, alone and counted as the whole budget, until the next one comes.
+        budget = max(capacity, 1)
+        self._items = cachetools.LRUCache(budget,
+                                          getsizeof=lambda value: min(cost(value), budget))
+        self._alone = None  # the key of a value over the budget, while it is kept
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
 
     def has(self, key) -> bool:
         with self._lock:
@@ -37,18 +42,19 @@ class Lru:
 
     def get(self, key, make):
         with self._lock:
-            found = self._items.get(key)
+            found = self._items.get(key)  # a hit becomes the most recently used
             if found is not None:
-                self._items.move_to_end(key)
                 return found
         found = make()
         with self._lock:
             if key not in self._items:
-                self._items[key] = found
-                self._total += self.cost(found)
-            while self._total > self.capacity and len(self._items) > 1:
-                _, dropped = self._items.popitem(last=False)
-                self._total -= self.cost(dropped)
+                alone = self.cost(found) > self.capacity
+                if alone:
+                    self._items.clear()
+                elif self._alone is not None:
+                    self._items.pop(self._alone, None)
+                self._items[key] = found  # evicts the least recently used to fit
+                self._alone = key if alone else None
         return found
 
 
@@ -111,18 +117,15 @@ def read_postings(reader, field: str, text, only: set[int] | None = None
 
 
 def leaf_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(matcher, W3LeafMatcher):
+    if adapter.has_blocks(matcher):
         # A block at a time: Whoosh's per-posting id()/weight()/next() calls cost ~1 us
         # each, which is 70 ms for a word in every section of 70k. These are the block
         # arrays those calls read from (whoosh-reloaded is pinned; the generic loop
         # below is checked against this in tests/test_scoring.py).
         ids, weights = [], []
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.append(np.asarray(matcher._ids, dtype=np.int64))
-            weights.append(np.asarray(matcher._weights, dtype=np.float64))
-            matcher._next_block()
+        for block_ids, block_weights in adapter.read_weight_blocks(matcher):
+            ids.append(np.asarray(block_ids, dtype=np.int64))
+            weights.append(np.asarray(block_weights, dtype=np.float64))
         if not ids:
             return _EMPTY
         return np.concatenate(ids), np.concatenate(weights)
@@ -182,17 +185,14 @@ def read_positions(reader, field: str, text) -> np.ndarray:
         if (field, btext) not in leaf:
             continue
         matcher = leaf.postings(field, btext)
-        if isinstance(matcher, W3LeafMatcher):
+        if adapter.has_blocks(matcher):
             # A block at a time, as in leaf_postings.
-            while matcher.is_active():
-                matcher._read_ids()
-                matcher._read_values()
-                for value in matcher._values:
+            for block_ids, values in adapter.read_value_blocks(matcher):
+                for value in values:
                     found = decode(value)
                     positions.extend(found)
                     counts.append(len(found))
-                docs.append(np.asarray(matcher._ids, dtype=np.int64) + base)
-                matcher._next_block()
+                docs.append(np.asarray(block_ids, dtype=np.int64) + base)
         else:
             ids = []
             while matcher.is_active():

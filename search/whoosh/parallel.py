@@ -27,6 +27,7 @@ from ..corpus.drugnames import NameLinker
 from ..corpus.parsing import read_monograph
 from ..corpus.vocabulary import Vocabulary
 from ..errors import MonographError, MonosearchError
+from . import adapter
 
 WORKERS_ENV = "MONOSEARCH_INDEX_WORKERS"  # processes for a large batch (1: no parallelism)
 MIN_FILES_ENV = "MONOSEARCH_PARALLEL_MIN_FILES"
@@ -104,10 +105,10 @@ def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinke
             os._exit(1)  # the reindex is gone; its folder will be removed
         store.crash_point("parsing")
         if writer is None:
-            # _lk=False: the parent holds the index's write lock; a worker only writes
-            # new segments of its own, which the parent's commit adds (as Whoosh's
+            # hold_lock=False: the parent holds the index's write lock; a worker only
+            # writes new segments of its own, which the parent's commit adds (as Whoosh's
             # MpWriter does).
-            writer = open_writer(index, _lk=False, timeout=WRITER_TIMEOUT_SECONDS,
+            writer = open_writer(index, hold_lock=False, timeout=WRITER_TIMEOUT_SECONDS,
                                  limitmb=WORKER_LIMIT_MB)
         try:
             built[slug] = add_monograph(writer, read_monograph(file, shown, root=root),
@@ -117,11 +118,11 @@ def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinke
             continue
         sections += built[slug]["sections"]
         if sections >= segment_sections:
-            segments.append(writer._finalize_segment())  # what MpWriter's workers return
+            segments.append(adapter.finish_segment(writer))
             writer, sections = None, 0
     if writer is not None:
         if sections:
-            segments.append(writer._finalize_segment())
+            segments.append(adapter.finish_segment(writer))
         else:
             writer.cancel()
     index.close()

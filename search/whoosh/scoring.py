@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 from whoosh import query
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from . import adapter
 from .matching import POSITION_STRIDE, Lru, PostingCache
 
 # An Or of children holding more than 1/DENSE_UNION_SHARE of all documents is summed
@@ -38,7 +39,7 @@ class Scorer:
         weighting = searcher.weighting
         self.k1 = weighting.K1
         self.b_default = weighting.B
-        self.b_field = dict(getattr(weighting, "_field_B", {}))
+        self.b_field = adapter.field_b_values(weighting)
         self._lengths: dict[str, np.ndarray] = {}
         self._terms = Lru(capacity, cost=lambda found: found.size + 1)
 
@@ -219,23 +220,13 @@ def _contains(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _length_bytes(leaf, field: str, count: int) -> np.ndarray:
     """The stored length byte of every document of one segment in one field."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    from whoosh.columns import NumericColumn
-
-    perdoc = getattr(leaf, "_perdoc", None)
-    column = None
-    if perdoc is not None and hasattr(perdoc, "_cached_reader"):
-        column = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-    if type(column) is NumericColumn.Reader and column._fixedlen == 1:
+    raw = adapter.read_length_bytes(leaf, field, count)
+    if raw is not None:
         # The W3 codec keeps lengths as a one-byte column: read it as one slice rather
         # than 70k calls (0.23 s on the first query of a generation). The tests compare
         # it with doc_field_length for every document.
         codes = np.zeros(count, dtype=np.uint8)
-        stored = min(column._count, count)
-        if stored:
-            raw = column._dbfile.get(column._basepos, stored)
-            codes[:stored] = np.frombuffer(raw, dtype=np.uint8)
+        codes[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
         return codes
-    from whoosh.util.numeric import length_to_byte
     lengths = [leaf.doc_field_length(d, field, 0) for d in range(count)]
     return np.array([length_to_byte(n) if n else 0 for n in lengths], dtype=np.uint8)
