@@ -35,9 +35,10 @@ from bench.generate import generate_corpus
 from bench.testbed import QUESTION_SETS, generate_testbed
 from bench.typesense import build_typesense, close_typesense, search_typesense
 from search.evaluation import backend_search, evaluate, load_judgments
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest, build_parser, parse_query
+from search.whoosh.query import build_parser, parse_query
 
 
 def percentile(values: list[float], share: float) -> float:

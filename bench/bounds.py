@@ -37,9 +37,9 @@ def _scenario(name: str, work: Path) -> dict:
     """Runs inside the child process; returns its timing."""
     from search.corpus.parsing import parse_monograph
     from search.errors import BadRequest
+    from search.request import SearchRequest
     from search.whoosh.backend import WhooshBackend
     from search.whoosh.indexer import reindex
-    from search.whoosh.query import SearchRequest
 
     corpus, index = work / "corpus", work / "index"
     started = time.perf_counter()

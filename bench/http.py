@@ -121,7 +121,7 @@ def throughput(urls: list[str], clients: int, seconds: float) -> float:
 def reindex_peak_rss(corpus: Path, scratch: Path) -> dict:
     """Full reindex in a fresh process; its own VmHWM (ru_maxrss would include ours)."""
     code = ("import sys, time, resource; from pathlib import Path;"
-            "from search.indexer import reindex;"
+            "from search.whoosh.indexer import reindex;"
             "t=time.perf_counter(); r=reindex(Path(sys.argv[1]), Path(sys.argv[2]), full=True);"
             "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
             "kids=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"

@@ -9,11 +9,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.request import SearchRequest
 from search.typesense.backend import TypesenseBackend
 from search.typesense.client import TypesenseClient
 from search.typesense.server import TypesenseServer, start_server
 from search.typesense.sync import sync_typesense
-from search.whoosh.query import SearchRequest
 
 COLLECTION = "bench"
 

@@ -122,7 +122,7 @@ def _averages(rows: list[dict]) -> dict:
 
 def backend_search(backend, literal: bool = False) -> SearchFunction:
     """Search through an in-process backend, flat results (literal: no rewrites)."""
-    from .whoosh.query import SearchRequest
+    from .request import SearchRequest
 
     def search(q: str, filters: dict) -> tuple[dict, float]:
         request = SearchRequest(q=q, per_page=CUTOFF, literal=literal,

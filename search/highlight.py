@@ -1,18 +1,18 @@
 """Snippets: HTML in which only <mark> is markup; every other character is escaped.
 
 Whoosh's highlighter re-runs the whole analyzer chain over every result's body (~1 ms a
-result). Here words are found with the same tokenizer pattern and Porter stems are
-cached, which is an order of magnitude cheaper for the same marks.
+result). Here words are found with the tokenizer pattern both backends index with and
+stemmed by the backend's own stemmer (cached by the caller), which is an order of
+magnitude cheaper for the same marks. Backend-neutral: the stemmer is an argument.
 """
 
 from __future__ import annotations
 
 import html
-import re
-from functools import lru_cache
+from collections.abc import Callable
 from itertools import takewhile
 
-from whoosh.lang.porter import stem
+from .corpus.documents import TOKEN_RE
 
 SNIPPET_CHARS = 240  # length of a snippet built from the start of a section
 FRAGMENT_CHARS = 160  # length of one highlighted fragment
@@ -21,28 +21,22 @@ TOP_FRAGMENTS = 2
 MAX_MATCHES = 300  # matches considered for fragments: plenty, and bounded on huge sections
 ELLIPSIS = " … "
 
-_TOKEN_RE = re.compile(r"\w+(?:\.?\w+)*")  # Whoosh's default tokenizer pattern
 
 
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return stem(word.lower())
-
-
-def stemmed_words(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, stem) of every word of a text: what highlighting looks through
-    (kept per section by the snapshot, since the same sections come back often)."""
-    return [(m.start(), m.end(), _stem(m.group())) for m in _TOKEN_RE.finditer(text)]
+def stemmed_words(text: str, stem: Callable[[str], str]) -> list[tuple[int, int, str]]:
+    """(start, end, stem of the lowercased word) of every word of a text: what
+    highlighting looks through."""
+    return [(m.start(), m.end(), stem(m.group().lower())) for m in TOKEN_RE.finditer(text)]
 
 
 def highlight_snippet(text: str, terms: frozenset[str],
-                      words: list[tuple[int, int, str]] | None = None) -> str:
+                      words: list[tuple[int, int, str]]) -> str:
     """Up to two fragments of text around the analyzed (stemmed) terms; "" if none occurs.
-    ``words``: stemmed_words(text), if already known."""
+    ``words``: stemmed_words(text, the stemmer the terms were made with)."""
     if not terms:
         return ""
     matches = []
-    for word in words if words is not None else stemmed_words(text):
+    for word in words:
         if word[2] in terms:
             matches.append(word)
             if len(matches) >= MAX_MATCHES:

@@ -4,9 +4,9 @@ Typesense facet tests; keep it free of search/facets.py)."""
 
 from pathlib import Path
 
+from search.corpus.documents import section_documents
 from search.corpus.parsing import iter_corpus
 from search.corpus.vocabulary import default_vocabulary
-from search.whoosh.indexer import section_documents
 from search.whoosh.schema import SEARCH_FIELDS, body_analyzer
 
 FACETS = ("drug", "indication", "section", "class")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from search.whoosh.query import SearchRequest
+from search.request import SearchRequest
 from web.openapi import openapi_document
 
 BIN = Path(sys.executable).parent

@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 
 from search.corpus.facts import drug_facts
-from search.corpus.parsing import iter_corpus, slugify
-from search.corpus.vocabulary import DATA_DIR, default_vocabulary
-from search.whoosh.query import SearchRequest
+from search.corpus.parsing import iter_corpus
+from search.corpus.vocabulary import DATA_DIR, default_vocabulary, slugify
+from search.request import SearchRequest
 from tests.conftest import ROOT, SEED
 
 CORPUS = ROOT / "corpus"

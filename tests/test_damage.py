@@ -18,10 +18,10 @@ import pytest
 
 from search.cli import main
 from search.errors import IndexNotBuilt, StorageError
+from search.request import SearchRequest
 from search.whoosh import store
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from tests.conftest import ROOT, copy_corpus, without_root
 from web import create_app
 

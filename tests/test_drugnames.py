@@ -16,9 +16,9 @@ from search.corpus.drugnames import (
     strip_qualifiers,
 )
 from search.corpus.vocabulary import Vocabulary, default_vocabulary
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from tests.conftest import SEED
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from search.whoosh.query import SearchRequest
+from search.request import SearchRequest
 from tests.brute import FACETS, brute_force, plain_sections
 
 QUERIES = ["", "infections", "dose", "blood", "pregnancy", "nonexistentword"]

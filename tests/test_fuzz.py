@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from search.corpus.models import Monograph
 from search.corpus.parsing import parse_monograph
 from search.errors import MonographError
-from search.whoosh.query import SearchRequest
+from search.request import SearchRequest
 from tests.conftest import SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -89,7 +89,7 @@ def test_numpy_match_sets_equal_whooshs(backend, tokens, understood):
     and for understood queries alike."""
     import numpy as np
 
-    from search.whoosh.query import SearchRequest
+    from search.request import SearchRequest
     from search.whoosh.reading import read_request
 
     text = " ".join(tokens).replace("- ", "-")

@@ -14,10 +14,10 @@ from whoosh import index as whoosh_index
 from bench.generate import generate_corpus
 from search.corpus.parsing import read_monograph
 from search.errors import CorpusNotFound, IndexLocked
+from search.request import SearchRequest
 from search.whoosh import indexer, parallel, store
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from tests.conftest import ROOT
 
 NEW_DRUG = ("---\ntitle: Newdrug\n---\n# Newdrug\n### Usage\nUsed for asthma and gout.\n"

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from web import create_app
 
 TITLES = [

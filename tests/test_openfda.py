@@ -11,9 +11,9 @@ from search.corpus.check import check_corpus
 from search.corpus.openfda import LabelError, clean_label_text, convert_label, import_files
 from search.corpus.parsing import read_monograph
 from search.corpus.vocabulary import default_vocabulary
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from tests.conftest import DATA, ROOT
 
 LABELS = sorted((DATA / "openfda").glob("*.json"))

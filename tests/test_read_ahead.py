@@ -3,9 +3,9 @@ exactly the same, and a generation retired meanwhile is still closed."""
 
 import threading
 
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 
 QUERIES = ["dose", "side effects of warfarin", "hair loss", "covid dose", "qqzzunknown",
            "warfarin alcohol", '"blood clots"', "nausea -headache"]

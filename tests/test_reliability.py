@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate_corpus
+from search.request import SearchRequest
 from search.whoosh import parallel, store
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.engine import run_search
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from search.whoosh.snapshot import open_snapshot
 from tests.conftest import ROOT, LiveServer
 from web import create_app
@@ -242,7 +242,7 @@ def hold_lock(index, seconds):
     """Another process holding the reindex lock; returns once it has it."""
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from search import store\n"
+         "import sys, time; from pathlib import Path; from search.whoosh import store\n"
          "with store.reindex_lock(Path(sys.argv[1])):\n"
          "    print('locked', flush=True); time.sleep(float(sys.argv[2]))",
          str(index), str(seconds)],

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query
 
+from search.request import SearchRequest
 from search.whoosh.matching import generic_postings, read_postings
-from search.whoosh.query import SearchRequest
 from search.whoosh.reading import read_request
 from search.whoosh.schema import SEARCH_FIELDS
 from search.whoosh.scoring import top

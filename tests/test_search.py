@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.whoosh.query import SearchRequest
+from search.request import SearchRequest
 
 
 def search(backend, q="", literal=True, **kwargs):

@@ -5,9 +5,9 @@ import threading
 import urllib.error
 import urllib.request
 
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from tests.conftest import LiveServer
 from web import create_app
 

@@ -11,9 +11,9 @@ import pytest
 
 from bench.testbed import QUESTION_SETS, generate_testbed
 from search.evaluation import backend_search, evaluate, load_judgments
+from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 
 QUERIES, HOLDOUT = QUESTION_SETS["tuning"], QUESTION_SETS["holdout"]
 BED_MONOGRAPHS = 800

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from search.cli import main
+from search.request import SearchRequest
 from search.typesense.backend import TypesenseBackend
 from search.typesense.client import TypesenseClient
 from search.typesense.server import start_server
 from search.typesense.sync import current_collection, sync_typesense
-from search.whoosh.query import SearchRequest
 from tests.brute import FACETS, brute_force, plain_sections
 from tests.conftest import DATA, copy_corpus
 from web import create_app

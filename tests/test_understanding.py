@@ -6,7 +6,7 @@ import pytest
 
 from search.corpus.parsing import iter_corpus
 from search.corpus.vocabulary import DATA_DIR
-from search.whoosh.query import SearchRequest
+from search.request import SearchRequest
 from tests.conftest import ROOT
 
 

@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from search import DISCLAIMER
+from search.request import SearchRequest
 from search.whoosh.indexer import reindex
-from search.whoosh.query import SearchRequest
 from tests.conftest import DATA
 from tests.markup import injected_markup
 from web import SECURITY_HEADERS, create_app

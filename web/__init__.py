@@ -8,8 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, abort, request
 
+from search.backend import BackendSettings, open_backend
 from search.errors import IndexNotBuilt
-from search.whoosh.backend import WhooshBackend
 
 MAX_REQUEST_BYTES = 64 * 1024  # request bodies (the API takes none)
 MAX_QUERY_STRING_BYTES = 8 * 1024  # URLs beyond this are refused with 414
@@ -28,15 +28,14 @@ SECURITY_HEADERS = {
 }
 
 
-def _open_backend(config):
-    if config["BACKEND"] == "typesense":
-        from search.typesense.backend import TypesenseBackend
-        return TypesenseBackend(config["TYPESENSE_URL"], config["TYPESENSE_KEY"],
-                                config["TYPESENSE_COLLECTION"])
-    server = not config["TESTING"]
-    return WhooshBackend(Path(config["INDEX_DIR"]), cache_size=config["RESULT_CACHE_SIZE"],
-                         freeze_gc=config["FREEZE_GC"] and server,
-                         warm=config["READ_AHEAD"] and server)
+def _backend_settings(config) -> BackendSettings:
+    return BackendSettings(
+        backend=config["BACKEND"], index_dir=Path(config["INDEX_DIR"]),
+        result_cache_size=config["RESULT_CACHE_SIZE"],
+        server=config["FREEZE_GC"] and not config["TESTING"],
+        read_ahead=config["READ_AHEAD"], typesense_url=config["TYPESENSE_URL"],
+        typesense_key=config["TYPESENSE_KEY"],
+        typesense_collection=config["TYPESENSE_COLLECTION"])
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -59,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    backend = _open_backend(app.config)
+    backend = open_backend(_backend_settings(app.config))
     app.extensions["monosearch"] = backend
     try:  # one clear line at start-up; the API answers 503 until an index exists
         app.logger.info("serving index generation %s", backend.health()["generation"])

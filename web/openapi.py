@@ -6,14 +6,17 @@ no 5xx, no response outside its schema, no undocumented status code.
 
 from __future__ import annotations
 
-from search.whoosh.query import (
+from search.request import (
     DEFAULT_PER_PAGE,
+    DEFAULT_SUGGESTIONS,
     GROUPS,
     MAX_FILTER_CHARS,
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,
     MAX_QUERY_CHARS,
     MAX_RESULT_WINDOW,
+    MAX_SUGGEST_CHARS,
+    MAX_SUGGESTIONS,
 )
 
 STRING = {"type": "string"}
@@ -178,10 +181,10 @@ def openapi_document() -> dict:
                 "summary": "Search-as-you-type: names starting with the typed words",
                 "parameters": [
                     {"name": "q", "in": "query", "required": False,
-                     "schema": {"type": "string", "maxLength": 100}},
+                     "schema": {"type": "string", "maxLength": MAX_SUGGEST_CHARS}},
                     {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 20,
-                                "default": 8}}],
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
+                                "default": DEFAULT_SUGGESTIONS}}],
                 "responses": {"200": _json("Suggestions", "Matching names, best first."),
                               "400": _json("Error", "A parameter is invalid."),
                               "414": TOO_LONG, "503": UNAVAILABLE}}},

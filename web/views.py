@@ -10,10 +10,9 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from werkzeug.exceptions import HTTPException, NotFound
 
 from search import DISCLAIMER
-from search.corpus.sections import SECTION_TYPES, section_label
 from search.errors import BadRequest, IndexNotBuilt
-from search.understand.suggest import MAX_SUGGESTIONS
-from search.whoosh.query import SearchRequest
+from search.request import SearchRequest, SuggestRequest
+from search.response import SECTION_TYPES, section_label
 from web.openapi import openapi_document
 from web.render import Budget, render_markdown
 
@@ -26,10 +25,12 @@ FACET_TITLES = {"drug": "Drug", "indication": "Indication", "section": "Section"
 FACET_PARAMS = {"drug": "drug", "indication": "indication", "section": "section",
                 "class": "drug_class"}  # facet name -> query-string parameter
 PAGE_LINKS = 9  # page numbers shown around the current page
-MAX_SUGGEST_CHARS = 100
-_LIMIT_RE = re.compile(r"^[0-9]{1,3}$")
 MAX_FACET_LINK_CHARS = 1000  # a longer facet toggle is a checkbox without a link
-DEFAULT_SUGGESTIONS = 8
+# What a 503 says when no index is loaded: the API, /healthz, the HTML pages.
+API_UNAVAILABLE = "the search index is not available yet"
+HEALTH_UNAVAILABLE = "no index is loaded"
+PAGE_UNAVAILABLE = "The search index is not available yet."
+JSON_PATHS = ("/healthz", "/openapi.json")  # JSON outside /api/
 
 
 def _backend():
@@ -37,7 +38,8 @@ def _backend():
 
 
 def run_search(args, default_group: str = "none") -> dict:
-    """Validate query-string args and search; raises BadRequest or IndexNotBuilt."""
+    """Validate query-string args and search; raises BadRequest or IndexNotBuilt (the
+    error handlers below answer 400 and 503)."""
     search_request = SearchRequest.from_params(args.get, args.getlist, default_group)
     return _backend().search(search_request)
 
@@ -53,41 +55,21 @@ def api_error(status: int, code: str, message: str):
 # -- JSON API --------------------------------------------------------------------------
 @blueprint.get("/api/search")
 def api_search():
-    try:
-        body = run_search(request.args)
-        response = jsonify(body)
-        response.headers["X-Index-Generation"] = body["generation"]
-        return response
-    except BadRequest as err:
-        return api_error(400, err.code, str(err))
-    except IndexNotBuilt as err:
-        log.error("search unavailable: %s", err)
-        return api_error(503, "index_unavailable", "the search index is not available yet")
+    body = run_search(request.args)
+    response = jsonify(body)
+    response.headers["X-Index-Generation"] = body["generation"]
+    return response
 
 
 @blueprint.get("/api/suggest")
 def api_suggest():
-    text = request.args.get("q", "")
-    if len(text) > MAX_SUGGEST_CHARS:
-        return api_error(400, "bad_parameter", f"q is longer than {MAX_SUGGEST_CHARS} "
-                                               "characters")
-    raw_limit = request.args.get("limit", "").strip() or str(DEFAULT_SUGGESTIONS)
-    # ASCII digits only: str.isdigit() also takes "²" and "①", which int() refuses.
-    if not _LIMIT_RE.match(raw_limit) or not 1 <= int(raw_limit) <= MAX_SUGGESTIONS:
-        return api_error(400, "bad_parameter", f"limit must be an integer between 1 and "
-                                               f"{MAX_SUGGESTIONS}")
-    try:
-        return jsonify(_backend().suggest(text, int(raw_limit)))
-    except IndexNotBuilt:
-        return api_error(503, "index_unavailable", "the search index is not available yet")
+    suggest_request = SuggestRequest.from_params(request.args.get)
+    return jsonify(_backend().suggest(suggest_request.q, suggest_request.limit))
 
 
 @blueprint.get("/api/drugs/<slug>")
 def api_drug(slug: str):
-    try:
-        monograph = _backend().monograph(slug) if SLUG_RE.match(slug) else None
-    except IndexNotBuilt:
-        return api_error(503, "index_unavailable", "the search index is not available yet")
+    monograph = _backend().monograph(slug) if SLUG_RE.match(slug) else None
     if monograph is None:
         named = f" named {slug!r}" if SLUG_RE.match(slug) else ""  # never echo junk
         return api_error(404, "not_found", f"no monograph{named}")
@@ -101,17 +83,13 @@ def openapi():
 
 @blueprint.get("/healthz")
 def healthz():
-    try:
-        return jsonify({**_backend().health(), "disclaimer": DISCLAIMER})
-    except IndexNotBuilt:
-        return api_error(503, "index_unavailable", "no index is loaded")
+    return jsonify({**_backend().health(), "disclaimer": DISCLAIMER})
 
 
 # -- HTML ------------------------------------------------------------------------------
-@blueprint.get("/")
-def search_page():
-    args = request.args
-    state = {
+def search_state(args) -> dict:
+    """The search form as the reader sent it (raw strings; lists for the filters)."""
+    return {
         "q": args.get("q", ""),
         "drug": args.getlist("drug"),
         "indication": args.getlist("indication"),
@@ -121,13 +99,12 @@ def search_page():
         "group": args.get("group", ""),
         "literal": args.get("literal", ""),
     }
-    try:
-        body = run_search(args, default_group="auto")
-    except BadRequest as err:
-        return render_template("search.html", state=state, body=None, error=str(err)), 400
-    except IndexNotBuilt:
-        return render_template("search.html", state=state, body=None,
-                               error="The search index is not available yet."), 503
+
+
+@blueprint.get("/")
+def search_page():
+    state = search_state(request.args)
+    body = run_search(request.args, default_group="auto")
     return render_template("search.html", state=state, body=body, error=None,
                            facets=_facet_view(body, state), pages=_pages(body, state),
                            titles=FACET_TITLES, params=FACET_PARAMS,
@@ -152,11 +129,7 @@ def _more_links(body: dict, state: dict) -> dict[int, dict]:
 def drug_page(slug: str):
     if not SLUG_RE.match(slug):
         raise NotFound()
-    try:
-        monograph = _backend().monograph(slug)
-    except IndexNotBuilt:
-        return render_template("error.html", status=503,
-                               message="The search index is not available yet."), 503
+    monograph = _backend().monograph(slug)
     if monograph is None:
         raise NotFound()
     budget = Budget()  # one page's markdown work, whatever the file holds
@@ -232,18 +205,54 @@ def _suggestion_url(state: dict, suggestion: dict) -> str:
 
 
 # -- errors ----------------------------------------------------------------------------
-def register_error_handlers(app) -> None:
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException):
-        if request.path.startswith("/api/") or request.path in ("/healthz", "/openapi.json"):
-            code = (err.name or "error").lower().replace(" ", "_")
-            return api_error(err.code or 500, code, err.description or err.name)
-        return render_template("error.html", status=err.code, message=err.name), err.code
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in JSON_PATHS
 
-    @app.errorhandler(Exception)
-    def unexpected_error(err: Exception):
-        log.exception("unexpected error on %s", request.path)
-        if request.path.startswith("/api/"):
-            return api_error(500, "internal_error", "an internal error occurred")
-        return render_template("error.html", status=500,
-                               message="Something went wrong on our side."), 500
+
+def _page_error(status: int, message: str):
+    """The search page shows the error above its form (the reader's values kept); other
+    pages answer with the error page."""
+    if request.endpoint == "monosearch.search_page":
+        return render_template("search.html", state=search_state(request.args), body=None,
+                               error=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def bad_request(err: BadRequest):
+    """A parameter is invalid: 400 with the library's message."""
+    if _wants_json():
+        return api_error(400, err.code, str(err))
+    return _page_error(400, str(err))
+
+
+def index_unavailable(err: IndexNotBuilt):
+    """No usable index is loaded: 503."""
+    log.error("search unavailable: %s", err)
+    if _wants_json():
+        message = HEALTH_UNAVAILABLE if request.path == "/healthz" else API_UNAVAILABLE
+        return api_error(503, "index_unavailable", message)
+    return _page_error(503, PAGE_UNAVAILABLE)
+
+
+def http_error(err: HTTPException):
+    if _wants_json():
+        code = (err.name or "error").lower().replace(" ", "_")
+        return api_error(err.code or 500, code, err.description or err.name)
+    return render_template("error.html", status=err.code, message=err.name), err.code
+
+
+def unexpected_error(err: Exception):
+    log.exception("unexpected error on %s", request.path)
+    if request.path.startswith("/api/"):
+        return api_error(500, "internal_error", "an internal error occurred")
+    return render_template("error.html", status=500,
+                           message="Something went wrong on our side."), 500
+
+
+def register_error_handlers(app) -> None:
+    """One place maps errors to responses (JSON under /api/ and for /healthz, HTML for
+    pages); Flask picks the most specific handler for an exception's class."""
+    app.register_error_handler(BadRequest, bad_request)
+    app.register_error_handler(IndexNotBuilt, index_unavailable)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)

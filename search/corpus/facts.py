@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from .models import Monograph
-from .parsing import slugify
-from .vocabulary import Vocabulary
+from .vocabulary import Vocabulary, slugify
 
 
 def drug_facts(monograph: Monograph, vocabulary: Vocabulary) -> dict:

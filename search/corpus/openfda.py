@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import MonosearchError
-from .parsing import slugify
+from .vocabulary import slugify
 
 # (monograph heading, label fields, take all present fields or only the first)
 SECTION_MAP: tuple[tuple[str, tuple[str, ...], bool], ...] = (

@@ -18,6 +18,7 @@ from ..errors import MonographError
 from .files import MAX_BYTES, corpus_files, read_file
 from .models import Monograph, Section
 from .sections import classify_heading
+from .vocabulary import slugify
 
 BINARY_SNIFF_BYTES = 8192
 BINARY_CONTROL_RATIO = 0.10  # share of control characters above which a file is binary
@@ -127,10 +128,6 @@ def markdown_to_text(markdown: str) -> str:
         line = " ".join(line.replace("|", " ").split())
         out.append(line)
     return _BLANK_LINES_RE.sub("\n", "\n".join(out)).strip()
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _decode(raw: bytes, path: str) -> str:

@@ -42,7 +42,8 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def _slug(text: str) -> str:
+def slugify(text: str) -> str:
+    """A name as a URL and facet value: lowercase ASCII letters and digits, dashes."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
@@ -182,7 +183,7 @@ class Vocabulary:
         slug = self._class_by_name.get(re.sub(r"\s+", " ", name).strip().lower())
         if slug is not None:
             return slug, self.classes[slug].label
-        return _slug(name), name.strip()
+        return slugify(name), name.strip()
 
     def classes_of(self, generic: str) -> list[tuple[str, str]]:
         """Classes listing this generic among their members."""
@@ -198,7 +199,7 @@ class Vocabulary:
             slug = key.lower()
         if slug is not None:
             return slug, self.conditions[slug].label
-        return _slug(key), key
+        return slugify(key), key
 
 
 def _read(folder: Path, name: str) -> dict:

@@ -1,11 +1,10 @@
 """Typesense backend: the same API body as the Whoosh backend, answered by a Typesense
 server (or cluster), so the search can outgrow one machine.
 
-Typesense 0.24 does not stem, so every searchable field holds the words our Whoosh body
-analyzer makes (Porter stems, stop words dropped) and queries are analyzed the same way:
-a literal query matches exactly the sections it matches in Whoosh. Display text is stored
-unindexed beside them. A collection is one generation; an alias names the live one and
-``sync_typesense`` builds a new collection before moving the alias.
+Typesense 0.24 does not stem, so every searchable field holds Porter stems with stop
+words dropped (search.typesense.analysis) and queries are analyzed the same way.
+Display text is stored unindexed beside them. A collection is one generation; an alias
+names the live one and ``sync_typesense`` builds a new collection before moving it.
 """
 
 from __future__ import annotations
@@ -16,19 +15,28 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from .. import DISCLAIMER
-from ..corpus.sections import SECTION_TYPES, section_label
+from .. import response
+from ..corpus.sections import SECTION_TYPES
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import IndexNotBuilt
+from ..highlight import highlight_snippet, leading_snippet, stemmed_words
+from ..request import SearchRequest, has_syntax, plain_words
+from ..response import (
+    FACET_FIELDS,
+    GROUP_SECTIONS,
+    buckets_from_counts,
+    drug_group,
+    effective_group,
+    monograph_body,
+    search_body,
+    suggest_body,
+)
 from ..understand.lexicon import Lexicon
-from ..understand.suggest import Suggester
+from ..understand.suggest import Suggester, zero_result_suggestions
 from ..understand.understanding import QueryPlan, understand
-from ..whoosh.engine import GROUP_SECTIONS, zero_result_suggestions
-from ..whoosh.facets import FACET_FIELDS, buckets_from_counts
-from ..whoosh.highlight import highlight_snippet, leading_snippet
-from ..whoosh.query import SearchRequest, has_syntax, plain_words
+from .analysis import analyzed, stem_word
 from .client import TypesenseClient, TypesenseError
-from .sync import DEFAULT_COLLECTION, QUERY_FIELDS, analyzed, current_collection
+from .sync import DEFAULT_COLLECTION, QUERY_FIELDS, current_collection
 
 ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
 # Values asked of Typesense per facet; we sort them by count then label and show 100.
@@ -69,14 +77,7 @@ def load_generation(client: TypesenseClient, name: str, vocabulary: Vocabulary) 
         doc = json.loads(line)
         monographs[doc["drug"]] = doc["entry"]
         heads[doc["drug"]] = doc.get("monograph", {})
-    labels = {"drug": {slug: e["title"] for slug, e in monographs.items()},
-              "indication": {}, "class": {},
-              "section": {kind: section_label(kind) for kind in SECTION_TYPES}}
-    for entry in monographs.values():
-        for value, label in entry["indications"]:
-            labels["indication"].setdefault(value, label)
-        for value, label in entry["drug_class"]:
-            labels["class"].setdefault(value, label)
+    labels = response.facet_labels(monographs)
     info = client.request("GET", f"/collections/{name}")
     return Generation(name=name, monographs=monographs, heads=heads,
                       lexicon=Lexicon(monographs, vocabulary), labels=labels,
@@ -197,23 +198,16 @@ def format_hit(hit: dict, generation: Generation) -> dict:
     doc = hit["document"]
     stems = frozenset(token for part in hit.get("highlights", [])
                       if part.get("field") == "t_body" for token in part["matched_tokens"])
-    score = hit.get("text_match")
-    return {
-        "id": doc["id"], "drug": doc["drug"], "drug_name": generation.title(doc["drug"]),
-        "section": doc["section"], "heading": doc["heading"],
-        "indications": doc["indications"],
-        "score": float(score) if score is not None else None,
-        "snippet": highlight_snippet(doc["body"], stems) or leading_snippet(doc["body"]),
-        "url": f"/drug/{doc['drug']}#{doc['anchor']}",
-    }
+    snippet = highlight_snippet(doc["body"], stems, stemmed_words(doc["body"], stem_word)) \
+        if stems else ""
+    return response.result(id=doc["id"], drug=doc["drug"], drug_name=generation.title(doc["drug"]),
+                  section=doc["section"], heading=doc["heading"],
+                  indications=doc["indications"], score=hit.get("text_match"),
+                  snippet=snippet or leading_snippet(doc["body"]), anchor=doc["anchor"])
 
 
 def format_group(group: dict, generation: Generation) -> dict:
-    sections = [format_hit(hit, generation) for hit in group["hits"]]
-    first = sections[0]
-    return {"drug": first["drug"], "drug_name": first["drug_name"],
-            "indications": first["indications"], "score": first["score"],
-            "url": f"/drug/{first['drug']}", "sections": sections}
+    return drug_group([format_hit(hit, generation) for hit in group["hits"]])
 
 
 # -- backend ------------------------------------------------------------------------------
@@ -290,9 +284,7 @@ class TypesenseBackend:
     def _search(self, generation: Generation, request: SearchRequest) -> dict:
         reading = read_request(request, generation, lambda w: self._is_word(generation, w))
         plan = reading.plan
-        group = request.group
-        if group == "auto":
-            group = "drug" if request.q and not (plan and plan.drugs) else "none"
+        group = effective_group(request, bool(plan and plan.drugs))
         searches, counted = build_searches(reading, request, generation, group, False)
         results = self._multi_search(searches)
         relaxed = False
@@ -308,26 +300,20 @@ class TypesenseBackend:
             hits = [format_hit(hit, generation) for hit in page["hits"]]
             total_groups = None
         total = results[1]["found"]
-        suggestions = []
-        if total == 0 and request.q:
-            suggestions = zero_result_suggestions(generation, request.q, None)
-        return {
-            "query": request.q, "corrected": None, "total": total, "page": request.page,
-            "per_page": request.per_page, "took_ms": 0.0, "results": hits,
-            "facets": facet_buckets(results[1:], counted, request, generation.labels),
-            "interpretation": plan.interpretation if plan else [], "relaxed": relaxed,
-            "group": group, "total_groups": total_groups,
-            # Typesense pages through every matching section (no per-drug cap).
-            "listed": total, "more": {}, "suggestions": suggestions,
-            "disclaimer": DISCLAIMER, "generation": generation.name,
-        }
+        suggestions = zero_result_suggestions(generation.lexicon, generation.title, request.q,
+                                              None) if total == 0 and request.q else []
+        # Typesense pages through every matching section (no per-drug cap): listed = total.
+        return search_body(
+            request, results=hits, total=total,
+            facets=facet_buckets(results[1:], counted, request, generation.labels),
+            group=group, total_groups=total_groups, listed=total, more={},
+            interpretation=plan.interpretation if plan else [], relaxed=relaxed,
+            corrected=None, suggestions=suggestions, generation=generation.name)
 
     def suggest(self, text: str, limit: int = 10) -> dict:
         started = time.perf_counter()
         items = self._current().suggester.suggest(text, limit)
-        return {"query": text, "suggestions": [item.as_dict() for item in items],
-                "took_ms": round((time.perf_counter() - started) * 1000, 3),
-                "disclaimer": DISCLAIMER}
+        return suggest_body(text, items, (time.perf_counter() - started) * 1000)
 
     def monograph(self, slug: str) -> dict | None:
         generation = self._current()
@@ -339,17 +325,8 @@ class TypesenseBackend:
             "filter_by": f"drug:=[`{slug}`]", "sort_by": "position:asc", "per_page": 250,
             "exclude_fields": ",".join(QUERY_FIELDS)}])[0]
         documents = [hit["document"] for hit in found["hits"]]
-        head = generation.heads.get(slug, {})
-        return {
-            "slug": slug, "title": entry["title"], "brands": head.get("brands", []),
-            "drug_class": head.get("drug_class", []),
-            "indications": [{"value": v, "label": label} for v, label in entry["indications"]],
-            "intro": head.get("intro", ""),
-            "sections": [{"type": d["section"], "heading": d["heading"], "anchor": d["anchor"],
-                          "text": d["body"], "markdown": d["markdown"]} for d in documents],
-            "disclaimer": DISCLAIMER,
-            "monograph_disclaimer": head.get("disclaimer"),
-        }
+        return monograph_body(slug, entry["title"], generation.heads.get(slug, {}),
+                              entry["indications"], documents)
 
     def close(self) -> None:
         self.client.close()

@@ -10,14 +10,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..corpus.documents import section_documents
 from ..corpus.drugnames import NameLinker
 from ..corpus.facts import drug_facts
 from ..corpus.parsing import iter_corpus
 from ..corpus.sections import shown_heading
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import MonographError
-from ..whoosh.indexer import section_documents
-from ..whoosh.schema import body_analyzer
+from .analysis import analyzed
 from .client import TypesenseClient, TypesenseError
 
 DEFAULT_COLLECTION = "monographs"  # the alias readers search
@@ -27,15 +27,7 @@ IMPORT_BATCH = 500
 QUERY_FIELDS = {"t_name": 8, "t_heading": 4, "t_section": 3, "t_indications": 2,
                 "t_classes": 2, "t_body": 1}
 
-_ANALYZER = body_analyzer()
-
-
 # -- documents ----------------------------------------------------------------------------
-def analyzed(text: str) -> str:
-    """Text as Whoosh's body analyzer sees it: stems, no stop words, space-separated."""
-    return " ".join(token.text for token in _ANALYZER(text))
-
-
 def collection_schema(name: str) -> dict:
     """Searchable analyzed fields and facet fields; display fields are stored unindexed."""
     fields = [{"name": "drug", "type": "string", "facet": True, "sort": True},
@@ -49,7 +41,7 @@ def collection_schema(name: str) -> dict:
 
 def typesense_documents(monograph, vocabulary: Vocabulary, names: NameLinker | None = None
                         ) -> list[dict]:
-    """Our section documents (search.indexer) reshaped for Typesense; ``names`` links
+    """Our section documents (search.corpus.documents) reshaped for Typesense; ``names`` links
     the drug names the Whoosh index stores with each generation."""
     facts = drug_facts(monograph, vocabulary)
     indication_text = analyzed(" ".join(label for _, label in facts["indications"]))

@@ -8,12 +8,15 @@ per generation and a binary search: microseconds a keystroke.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..corpus.vocabulary import Vocabulary
+from .lexicon import Lexicon
 from .understanding import tokenize
 
 MAX_SUGGESTIONS = 20
+MAX_ZERO_RESULT_SUGGESTIONS = 5  # what to try instead, when a search finds nothing
 # Lower sorts first among equally good matches: what a reader most likely wants.
 KIND_ORDER = {"drug": 0, "brand": 1, "condition": 2, "class": 3}
 
@@ -84,3 +87,31 @@ class Suggester:
             if len(result) >= limit:
                 break
         return result
+
+
+def zero_result_suggestions(lexicon: Lexicon, title: Callable[[str], str], text: str,
+                            corrected: str | None) -> list[dict]:
+    """Something to try when nothing matched: a spelling, close drug names, classes.
+    ``title``: a drug slug's display title in the index searched."""
+    found: list[dict] = []
+    if corrected:
+        found.append({"kind": "spelling", "value": corrected, "label": corrected})
+    words = [w for w in tokenize(text) if len(w) >= 4]
+    for word in words:
+        for name, _ in lexicon.names.lookup(word, 2)[:3]:
+            for slug in lexicon.products_named(name)[:1]:
+                found.append({"kind": "drug", "value": slug, "label": title(slug)})
+        named = lexicon.drugs.get(word)
+        if named is not None and not named.in_corpus:  # a drug the corpus lacks
+            for class_slug, label in lexicon.vocabulary.classes_of(named.generic):
+                members = [slug for member in lexicon.vocabulary.classes[class_slug].members
+                           for slug in lexicon.products_named(member)[:1]]
+                for slug in members[:2]:
+                    found.append({"kind": "drug", "value": slug, "label": title(slug)})
+                found.append({"kind": "class", "value": class_slug, "label": label})
+    for slug, drug_class in lexicon.vocabulary.classes.items():
+        names = {w for n in (drug_class.label, *drug_class.synonyms) for w in tokenize(n)}
+        if names & set(words):
+            found.append({"kind": "class", "value": slug, "label": drug_class.label})
+    unique = list({(s["kind"], s["value"]): s for s in found}.values())
+    return unique[:MAX_ZERO_RESULT_SUGGESTIONS]

@@ -7,17 +7,18 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import DISCLAIMER
+from cachetools import LRUCache
+
 from ..corpus.sections import shown_heading
 from ..errors import IndexNotBuilt
+from ..request import SearchRequest
+from ..response import monograph_body, suggest_body
 from . import store
 from .engine import run_search
-from .query import SearchRequest
 from .snapshot import Snapshot, frequent_terms, open_snapshot
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ class WhooshBackend:
         self.damaged: dict[str, str] = {}  # generation -> why it is not served
         self._swap_lock = threading.Lock()
         self.searchers_opened = 0  # one per generation served, never one per request
-        self._cache: OrderedDict[tuple, dict] = OrderedDict()  # (generation, request) -> body
-        self._cache_size = cache_size
+        # (generation, request) -> body. cachetools is not thread-safe: use under the lock.
+        self._cache: LRUCache[tuple, dict] = LRUCache(maxsize=max(cache_size, 0))
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -231,9 +232,8 @@ class WhooshBackend:
         with self._use() as snapshot:
             key = (snapshot.generation, request)
             with self._cache_lock:
-                cached = self._cache.get(key) if use_cache else None
+                cached = self._cache.get(key) if use_cache else None  # get marks it used
                 if cached is not None:
-                    self._cache.move_to_end(key)
                     self.cache_hits += 1
             if cached is None:
                 try:
@@ -246,9 +246,8 @@ class WhooshBackend:
                 cached["generation"] = snapshot.generation
                 with self._cache_lock:
                     self.cache_misses += 1
-                    self._cache[key] = cached
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)  # least recently used
+                    if self._cache.maxsize:  # 0: off (LRUCache refuses what cannot fit)
+                        self._cache[key] = cached  # evicts the least recently used
         body = dict(cached)  # callers read the nested parts; only took_ms differs
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return body
@@ -258,9 +257,7 @@ class WhooshBackend:
         started = time.perf_counter()
         with self._use() as snapshot:
             items = snapshot.suggester.suggest(text, limit)
-        return {"query": text, "suggestions": [item.as_dict() for item in items],
-                "took_ms": round((time.perf_counter() - started) * 1000, 3),
-                "disclaimer": DISCLAIMER}
+        return suggest_body(text, items, (time.perf_counter() - started) * 1000)
 
     def monograph(self, slug: str) -> dict | None:
         with self._use() as snapshot, snapshot.lock:
@@ -271,19 +268,9 @@ class WhooshBackend:
                          snapshot.searcher.document_numbers(drug=slug)]
         documents.sort(key=lambda d: d["position"])
         head = next((d["monograph"] for d in documents if "monograph" in d), {})
-        return {
-            "slug": slug,
-            "title": entry.get("title", slug),
-            "brands": head.get("brands", []),
-            "drug_class": head.get("drug_class", []),
-            "indications": [{"value": v, "label": label}
-                            for v, label in entry.get("indications", [])],
-            "intro": head.get("intro", ""),
-            "sections": [{"type": d["section"], "heading": shown_heading(d), "anchor": d["anchor"],
-                          "text": d["body"], "markdown": d["markdown"]} for d in documents],
-            "disclaimer": DISCLAIMER,
-            "monograph_disclaimer": head.get("disclaimer"),
-        }
+        return monograph_body(slug, entry.get("title", slug), head,
+                              entry.get("indications", []),
+                              [{**d, "heading": shown_heading(d)} for d in documents])
 
 
 def _read_ahead(snapshot: Snapshot) -> None:

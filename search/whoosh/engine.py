@@ -5,24 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import DISCLAIMER
 from ..corpus.sections import shown_heading
-from ..understand.lexicon import tokenize
+from ..highlight import highlight_snippet, leading_snippet
+from ..request import SearchRequest
+from ..response import GROUP_SECTIONS, drug_group, effective_group, result, search_body
+from ..understand.suggest import zero_result_suggestions
 from ..understand.understanding import QueryPlan
-from .highlight import highlight_snippet, leading_snippet
-from .query import SearchRequest
 from .reading import search_words
 from .schema import body_analyzer
 from .scoring import top
 from .snapshot import Snapshot
 from .spelling import suggest_correction
 
-GROUP_SECTIONS = 3  # best sections shown under each drug when grouping
 # Drugs for a page of groups are looked for among the best max(GROUP_SCAN x the drugs up
 # to the end of the page, GROUP_SCAN_MIN) matches, four times more while too few are found.
 GROUP_SCAN = 12
 GROUP_SCAN_MIN = 50
-MAX_SUGGESTIONS = 5
 
 _ANALYZER = body_analyzer()
 
@@ -33,9 +31,7 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
     plan, scoring, scores = outcome.reading.plan, outcome.scoring, outcome.scores
     selected, facets = snapshot.facets.count(outcome.matched, request.filters)
     total = int(selected.sum())
-    group = request.group
-    if group == "auto":
-        group = "drug" if request.q and not (plan and plan.drugs) else "none"
+    group = effective_group(request, bool(plan and plan.drugs))
     terms = _body_terms(scoring) if scoring is not None else None
     total_groups = None
     listed, more = total, {}
@@ -47,25 +43,12 @@ def run_search(snapshot: Snapshot, request: SearchRequest) -> dict:
                                      _own_monographs(snapshot, plan))
         results = [_result(snapshot, docnum, score, terms) for docnum, score in hits]
     corrected = _corrected(snapshot, request, plan)
-    return {
-        "query": request.q,
-        "corrected": corrected,
-        "total": total,
-        "page": request.page,
-        "per_page": request.per_page,
-        "took_ms": 0.0,
-        "results": results,
-        "facets": facets,
-        "interpretation": outcome.interpretation,
-        "relaxed": outcome.relaxed,
-        "group": group,
-        "total_groups": total_groups,
-        "listed": listed,
-        "more": more,
-        "suggestions": (zero_result_suggestions(snapshot, request.q, corrected)
-                        if total == 0 and request.q else []),
-        "disclaimer": DISCLAIMER,
-    }
+    suggestions = zero_result_suggestions(snapshot.lexicon, snapshot.title, request.q,
+                                          corrected) if total == 0 and request.q else []
+    return search_body(request, results=results, total=total, facets=facets, group=group,
+                       total_groups=total_groups, listed=listed, more=more,
+                       interpretation=outcome.interpretation, relaxed=outcome.relaxed,
+                       corrected=corrected, suggestions=suggestions)
 
 
 def _evaluate(snapshot: Snapshot, scoring) -> tuple[np.ndarray, np.ndarray | None]:
@@ -196,31 +179,15 @@ def _result(snapshot: Snapshot, docnum: int, score: float | None, terms) -> dict
     stored = snapshot.searcher.stored_fields(docnum)
     snippet = highlight_snippet(stored["body"], terms, snapshot.words(docnum, stored["body"])) \
         if terms else ""
-    slug = stored["drug"]
-    return {
-        "id": stored["id"],
-        "drug": slug,
-        "drug_name": snapshot.title(slug),
-        "section": stored["section"],
-        "heading": shown_heading(stored),
-        "indications": [v for v in stored.get("indications", "").split(",") if v],
-        "score": round(float(score), 4) if score is not None else None,
-        "snippet": snippet or leading_snippet(stored["body"]),
-        "url": f"/drug/{slug}#{stored['anchor']}",
-    }
+    return result(id=stored["id"], drug=stored["drug"], drug_name=snapshot.title(stored["drug"]),
+                  section=stored["section"], heading=shown_heading(stored),
+                  indications=[v for v in stored.get("indications", "").split(",") if v],
+                  score=score, snippet=snippet or leading_snippet(stored["body"]),
+                  anchor=stored["anchor"])
 
 
 def _group(snapshot: Snapshot, hits: list[tuple[int, float | None]], terms) -> dict:
-    sections = [_result(snapshot, docnum, score, terms) for docnum, score in hits]
-    first = sections[0]
-    return {
-        "drug": first["drug"],
-        "drug_name": first["drug_name"],
-        "indications": first["indications"],
-        "score": first["score"],
-        "url": f"/drug/{first['drug']}",
-        "sections": sections,
-    }
+    return drug_group([_result(snapshot, docnum, score, terms) for docnum, score in hits])
 
 
 def _body_terms(scoring) -> frozenset[str]:
@@ -236,32 +203,3 @@ def _corrected(snapshot: Snapshot, request: SearchRequest, plan: QueryPlan | Non
     handled = {r["from"] for r in plan.interpretation} if plan else set()
     return suggest_correction(request.q, snapshot.doc_frequency, _ANALYZER,
                               snapshot.spelling, skip=handled)
-
-
-def zero_result_suggestions(snapshot, text: str, corrected: str | None) -> list[dict]:
-    """Something to try when nothing matched: a spelling, close drug names, classes.
-    ``snapshot`` is anything with a ``lexicon`` and ``title()`` (the Typesense backend
-    passes its generation)."""
-    found: list[dict] = []
-    if corrected:
-        found.append({"kind": "spelling", "value": corrected, "label": corrected})
-    lexicon = snapshot.lexicon
-    words = [w for w in tokenize(text) if len(w) >= 4]
-    for word in words:
-        for name, _ in lexicon.names.lookup(word, 2)[:3]:
-            for slug in lexicon.products_named(name)[:1]:
-                found.append({"kind": "drug", "value": slug, "label": snapshot.title(slug)})
-        named = lexicon.drugs.get(word)
-        if named is not None and not named.in_corpus:  # a drug the corpus lacks
-            for class_slug, label in lexicon.vocabulary.classes_of(named.generic):
-                members = [slug for member in lexicon.vocabulary.classes[class_slug].members
-                           for slug in lexicon.products_named(member)[:1]]
-                for slug in members[:2]:
-                    found.append({"kind": "drug", "value": slug, "label": snapshot.title(slug)})
-                found.append({"kind": "class", "value": class_slug, "label": label})
-    for slug, drug_class in lexicon.vocabulary.classes.items():
-        names = {w for n in (drug_class.label, *drug_class.synonyms) for w in tokenize(n)}
-        if names & set(words):
-            found.append({"kind": "class", "value": slug, "label": drug_class.label})
-    unique = list({(s["kind"], s["value"]): s for s in found}.values())
-    return unique[:MAX_SUGGESTIONS]

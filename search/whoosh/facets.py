@@ -19,13 +19,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..corpus.sections import SECTION_TYPES, section_label
+from ..response import FACET_FIELDS, FACET_LIMIT, facet_labels, with_selected
 from .matching import leaf_postings
-
-# request parameter -> Whoosh field
-FACET_FIELDS: dict[str, str] = {"drug": "drug", "indication": "indications",
-                                "section": "section", "class": "drug_class"}
-FACET_LIMIT = 100  # buckets returned per facet, most frequent first (selected ones are added)
 
 
 @dataclass(frozen=True)
@@ -138,38 +133,7 @@ def _buckets(facet: Facet, counts: np.ndarray, selected: Sequence[str]) -> list[
         code = facet.code_of(value)
         return facet.labels[code] if code is not None else value
 
-    return _with_selected(shown, selected, count_of, label_of)
-
-
-def buckets_from_counts(counts: Mapping[str, int], labels: Mapping[str, str],
-                        selected: Sequence[str]) -> list[dict]:
-    """The same buckets from a value -> count mapping (for a backend that counts)."""
-    chosen = set(selected)
-    shown = [{"value": value, "label": labels.get(value, value), "count": count,
-              "selected": value in chosen} for value, count in counts.items() if count]
-    shown.sort(key=_bucket_order)
-    return _with_selected(shown[:FACET_LIMIT], selected, lambda v: counts.get(v, 0),
-                          lambda v: labels.get(v, v))
-
-
-def _with_selected(shown: list[dict], selected: Sequence[str], count_of, label_of
-                   ) -> list[dict]:
-    """Selected values are always listed, with their count (0 if need be)."""
-    values = {b["value"] for b in shown}
-    extra = False
-    for value in selected:
-        if value not in values:
-            shown.append({"value": value, "label": label_of(value), "count": count_of(value),
-                          "selected": True})
-            values.add(value)
-            extra = True
-    if extra:
-        shown.sort(key=_bucket_order)
-    return shown
-
-
-def _bucket_order(bucket: dict) -> tuple:
-    return (-bucket["count"], bucket["label"].lower(), bucket["value"])
+    return with_selected(shown, selected, count_of, label_of)
 
 
 def build_facet_table(reader, manifest: dict) -> FacetTable:
@@ -177,7 +141,7 @@ def build_facet_table(reader, manifest: dict) -> FacetTable:
     size = reader.doc_count_all()
     live = np.zeros(size, dtype=bool)
     live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
-    labels = _labels(manifest)
+    labels = facet_labels(manifest.get("monographs", {}))
     facets = {}
     for name, field_name in FACET_FIELDS.items():
         # Segment by segment, each reading only the values it has: asking every segment
@@ -232,15 +196,3 @@ def _drug_pairs(facet: Facet, drug: Facet, live: np.ndarray
     if int((values_per_drug * sections_per_drug).sum()) != facet.docs.size:
         return None
     return drugs, values
-
-
-def _labels(manifest: dict) -> dict[str, dict[str, str]]:
-    drugs, indications, classes = {}, {}, {}
-    for slug, entry in manifest.get("monographs", {}).items():
-        drugs[slug] = entry.get("title", slug)
-        for value, label in entry.get("indications", ()):
-            indications.setdefault(value, label)
-        for value, label in entry.get("drug_class", ()):
-            classes.setdefault(value, label)
-    sections = {kind: section_label(kind) for kind in SECTION_TYPES}
-    return {"drug": drugs, "indication": indications, "section": sections, "class": classes}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -12,30 +11,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import SegmentWriter
 
+from ..corpus.documents import section_documents
 from ..corpus.drugnames import NameLinker, compact_names, dictionary_version, full_names
 from ..corpus.facts import drug_facts
 from ..corpus.files import check_file, corpus_files, read_file
 from ..corpus.models import Monograph
 from ..corpus.parsing import read_monograph
-from ..corpus.sections import SECTION_KEYWORDS
 from ..corpus.vocabulary import DATA_DIR, Vocabulary, default_vocabulary
 from ..errors import CorpusNotFound, MonographError, MonosearchError, StorageError
-from . import parallel, store
+from . import adapter, parallel, store
 from .schema import SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
 
-_SPELLING_RE = re.compile(r"\w+(?:\.?\w+)*")  # the tokens of Whoosh's StandardAnalyzer
 WRITER_TIMEOUT_SECONDS = 10.0  # we hold our own lock, so Whoosh's is never contended
 WRITER_LIMIT_MB = 256
 
 Progress = Callable[[int, int], None]
 
 
-class IndexCodec(W3Codec):
+class IndexCodec(adapter.W3Codec):
     """Whoosh's default codec without per-block length statistics. Writing them reads
     every posting's field length back from disk (a third of a full build's time); they
     only let Whoosh's own top-N collector skip blocks, and ranking is done by
@@ -60,53 +56,6 @@ class ReindexReport:
     full: bool = False
     errors: list[MonographError] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def section_documents(monograph: Monograph, vocabulary: Vocabulary,
-                      facts: dict | None = None, ingredients: list[str] = ()) -> list[dict]:
-    """One Whoosh document per ``###`` section (pass ``facts`` if already derived;
-    ``ingredients``: the ingredient ids of the monograph's names entry)."""
-    facts = facts or drug_facts(monograph, vocabulary)
-    indications = ",".join(slug for slug, _ in facts["indications"])
-    classes = ",".join(slug for slug, _ in facts["drug_class"])
-    name_text = " ".join((monograph.title, *monograph.brands))
-    documents = []
-    for position, section in enumerate(monograph.sections):
-        document = {
-            "id": f"{monograph.slug}#{section.anchor}",
-            "drug": monograph.slug,
-            "drug_name": name_text,
-            "section": section.type,
-            "heading": section.plain_heading,
-            "part": section.part,
-            "section_terms": SECTION_KEYWORDS.get(section.type, ""),
-            "indications": indications,
-            "drug_class": classes,
-            "ingredients": ",".join(ingredients),
-            "body": section.text,
-            "spelling": _distinct_words(f"{name_text} {section.heading} {section.text}"),
-            "anchor": section.anchor,
-            "position": position,
-            "markdown": section.markdown,
-            "path": monograph.path,
-            "content_hash": monograph.content_hash,
-        }
-        if position == 0:
-            document["monograph"] = {
-                "title": monograph.title,
-                "brands": list(monograph.brands),
-                "drug_class": [label for _, label in facts["drug_class"]],
-                "intro": monograph.intro,
-                "disclaimer": monograph.disclaimer,
-            }
-        documents.append(document)
-    return documents
-
-
-def _distinct_words(text: str) -> str:
-    """Each word once: the spelling field only needs to know a word exists, and
-    analysing every repetition was a large share of indexing time."""
-    return " ".join(dict.fromkeys(_SPELLING_RE.findall(text.lower())))
 
 
 def vocabulary_fingerprint() -> str:
@@ -243,11 +192,11 @@ def _scan(corpus_dir: Path, report: ReindexReport, old: dict[str, dict]
 
 
 def open_writer(index, limitmb: int = WRITER_LIMIT_MB, **options):
-    """A Whoosh writer as every build uses it (parallel workers pass _lk=False)."""
+    """A Whoosh writer as every build uses it (parallel workers pass hold_lock=False)."""
     # compound=False: Whoosh copies each part of a compound segment file into memory
     # when it opens it (240 MB private per server process at 70k sections).
-    return SegmentWriter(index, limitmb=limitmb, compound=False, codec=IndexCodec(),
-                         **options)
+    return adapter.open_segment_writer(index, IndexCodec(), limitmb=limitmb, compound=False,
+                                       **options)
 
 
 def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary,
@@ -310,7 +259,7 @@ def _build(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
         if workers > 1:
             segments, built, errors = parallel.build_segments(tmp, jobs, vocabulary, names,
                                                               workers, corpus_dir)
-            writer.segments.extend(segments)
+            adapter.add_segments(writer, segments)
             if progress:
                 progress(len(jobs), len(jobs))
         else:

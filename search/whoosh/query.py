@@ -1,114 +1,24 @@
-"""Search requests (validated) and user query text -> Whoosh query."""
+"""User query text and a query plan -> Whoosh queries (the request itself is
+validated in search.request)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from whoosh import qparser, query
 from whoosh.qparser import plugins
 
-from ..errors import BadRequest
+from ..request import plain_words
 from ..understand.lexicon import NAMED, PRIMARY, VARIANT
 from .schema import SEARCH_FIELDS, body_analyzer
 
-MAX_QUERY_CHARS = 500
-MAX_PER_PAGE = 100
-DEFAULT_PER_PAGE = 10
-MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper pages are refused, not computed
-MAX_FILTER_VALUES = 50
-MAX_FILTER_CHARS = 200
 WORD_QUERY_CACHE = 20_000  # word queries kept per process
 _WORD_ANALYZER = body_analyzer()  # every searched field's analyzer
-GROUPS = ("none", "drug", "auto")
 
-_WORD_RE = re.compile(r"\w+")
 # A minus that starts a word excludes it; one inside a word ("covid-19") does not.
 _MINUS_RE = re.compile(r"(?:(?<=\s)|^)-+(?=[\w\"(])")
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    q: str = ""
-    drug: tuple[str, ...] = ()
-    indication: tuple[str, ...] = ()
-    section: tuple[str, ...] = ()
-    drug_class: tuple[str, ...] = ()
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-    group: str = "none"  # "drug": one result per drug; "auto": drug unless a drug is named
-    literal: bool = False  # search the words as typed: no rewrites
-
-    def __post_init__(self) -> None:
-        """The limits hold however a request is made (API, CLI or a direct call), so a
-        10,000-word query or a page 100,000 deep costs nothing to refuse."""
-        if len(self.q) > MAX_QUERY_CHARS:
-            raise BadRequest(f"q is longer than {MAX_QUERY_CHARS} characters")
-        if not 1 <= self.page <= MAX_RESULT_WINDOW:
-            raise BadRequest(f"page must be between 1 and {MAX_RESULT_WINDOW}")
-        if not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise BadRequest(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        if self.page * self.per_page > MAX_RESULT_WINDOW:
-            raise BadRequest(f"page * per_page must not exceed {MAX_RESULT_WINDOW}")
-        if self.group not in GROUPS:
-            raise BadRequest(f"group must be one of: {', '.join(GROUPS)}")
-        for name, values in self.filters.items():
-            _check_filter(values, "drug_class" if name == "class" else name)
-
-    @property
-    def filters(self) -> dict[str, tuple[str, ...]]:
-        """Facet name -> selected values (the class facet's parameter is drug_class)."""
-        return {"drug": self.drug, "indication": self.indication, "section": self.section,
-                "class": self.drug_class}
-
-    @classmethod
-    def from_params(cls, get: Callable[[str], str | None],
-                    get_list: Callable[[str], Sequence[str]],
-                    default_group: str = "none") -> SearchRequest:
-        """Validate raw parameters (strings); raises BadRequest with a plain message."""
-        q = (get("q") or "").strip()
-        page = _integer(get("page"), "page", 1, 1, MAX_RESULT_WINDOW)
-        per_page = _integer(get("per_page"), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-        filters = {name: _filter_values(get_list(name))
-                   for name in ("drug", "indication", "section", "drug_class")}
-        group = (get("group") or default_group).strip().lower()
-        literal = _flag(get("literal"), "literal")
-        return cls(q=q, page=page, per_page=per_page, group=group, literal=literal, **filters)
-
-
-def _flag(raw: str | None, name: str) -> bool:
-    value = (raw or "").strip().lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise BadRequest(f"{name} must be 1 or 0")
-
-
-def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}")
-    return value
-
-
-def _filter_values(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v.strip() for v in values if v and v.strip()))
-
-
-def _check_filter(values: Sequence[str], name: str) -> None:
-    if len(values) > MAX_FILTER_VALUES:
-        raise BadRequest(f"at most {MAX_FILTER_VALUES} {name} values")
-    if any(len(v) > MAX_FILTER_CHARS for v in values):
-        raise BadRequest(f"a {name} value is longer than {MAX_FILTER_CHARS} characters")
 
 
 def build_parser(schema) -> qparser.QueryParser:
@@ -122,11 +32,6 @@ def build_parser(schema) -> qparser.QueryParser:
     return parser
 
 
-def plain_words(text: str) -> list[str]:
-    """The query's words without syntax: what a query the parser cannot handle becomes."""
-    return [w for w in _WORD_RE.findall(text) if w.upper() not in _OPERATORS]
-
-
 def parse_query(text: str, parser: qparser.QueryParser) -> query.Query:
     """A Whoosh query for the user's text; never raises for odd syntax."""
     if text.count('"') % 2:
@@ -136,7 +41,7 @@ def parse_query(text: str, parser: qparser.QueryParser) -> query.Query:
         parsed = parser.parse(text)
     except Exception:  # noqa: BLE001 - any parser failure falls back to plain words
         parsed = None
-    if parsed is None or _is_degenerate(parsed):
+    if parsed is None or parsed is query.NullQuery:  # failed, or lost every word
         words = plain_words(text)
         parsed = parser.parse(" ".join(words)) if words else query.NullQuery
     return _without_andnot(parsed)
@@ -149,14 +54,6 @@ def _without_andnot(q: query.Query) -> query.Query:
     if isinstance(q, query.AndNot):
         return query.And([_without_andnot(q.a), query.Not(_without_andnot(q.b))])
     return q.apply(_without_andnot)
-
-
-def _is_degenerate(parsed: query.Query) -> bool:
-    """A parse that lost the user's words (only operators, or an error node)."""
-    if parsed is query.NullQuery:
-        return True
-    return any(isinstance(node, query.Query) and node.__class__.__name__ == "ErrorQuery"
-               for node in parsed.leaves())
 
 
 # -- understood queries ---------------------------------------------------------------
@@ -177,15 +74,6 @@ RELATED_CONDITION_BOOST = 4.0
 COMMON_WORD_SHARE = 0.25  # a relaxed query drops words found in more sections than this
 MIN_RELAXED_CHARS = 3  # a relaxed query does not rank by "x" alone
 
-# Parentheses alone are not syntax: readers write "tylenol (acetaminophen) dose".
-_SYNTAX_RE = re.compile(r'"[^"]*"|(?:^|\s)[-+][\w"(]|\b(?:AND|OR|NOT|ANDNOT)\b')
-
-
-def has_syntax(text: str) -> bool:
-    """Does the text use query syntax (a quoted phrase, operators, a leading minus)?"""
-    return _SYNTAX_RE.search(text) is not None
-
-
 def _unique(items):
     return list(dict.fromkeys(items))
 
@@ -196,7 +84,8 @@ def _word_query(word: str, parser) -> query.Query | None:
     parser makes of it (tests/test_search.py compares them), built directly, since the
     parser takes ~0.5 ms a word and a long question has a dozen new ones. Kept: the
     queries are never changed once made."""
-    stems = [token.text for token in _WORD_ANALYZER(word)]
+    # Each stem once: the parser folds "0'0" (two "0" tokens) into one term.
+    stems = list(dict.fromkeys(token.text for token in _WORD_ANALYZER(word)))
     if not stems:
         return None
     if len(stems) == 1:

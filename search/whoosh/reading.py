@@ -20,15 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as whoosh_query
 
+from ..request import SearchRequest, has_syntax, plain_words
 from ..understand.understanding import QueryPlan, understand
-from .query import (
-    SearchRequest,
-    build_plan_queries,
-    has_syntax,
-    parse_query,
-    plain_words,
-    relaxed_query,
-)
+from .query import build_plan_queries, parse_query, relaxed_query
 from .schema import SEARCH_FIELDS, body_analyzer
 from .snapshot import Snapshot
 

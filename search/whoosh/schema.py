@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang.porter import stem
 
 SCHEMA_VERSION = 5  # bump when fields or the pickled codec path change: rebuilt
 
@@ -19,6 +22,11 @@ SEARCH_FIELDS = ("drug_name", "heading", "section_terms", "body")
 def body_analyzer():
     # minsize=1 keeps doses ("2 mg"); stop words are still dropped.
     return StemmingAnalyzer(minsize=1)
+
+
+# The analyzer's stemmer for one lowercased word (cached: highlighting stems every word
+# of every shown section, and the same words come back).
+stem_word = lru_cache(maxsize=200_000)(stem)
 
 
 def build_schema() -> Schema:

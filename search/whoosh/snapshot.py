@@ -17,15 +17,15 @@ from whoosh.scoring import BM25F
 
 from ..corpus.vocabulary import default_vocabulary
 from ..errors import IndexNotBuilt
+from ..highlight import stemmed_words
 from ..understand.lexicon import Lexicon
 from ..understand.suggest import Suggester
 from ..understand.typos import NameIndex
 from . import store
 from .facets import FacetTable, build_facet_table
-from .highlight import stemmed_words
 from .matching import LISTED_FIELDS, Lru, PostingCache
 from .query import build_parser
-from .schema import SCHEMA_VERSION, SEARCH_FIELDS
+from .schema import SCHEMA_VERSION, SEARCH_FIELDS, stem_word
 from .scoring import Scorer
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Snapshot:
         return Lru(SECTION_WORDS_CACHE, cost=len)
 
     def words(self, docnum: int, body: str) -> list[tuple[int, int, str]]:
-        return self.section_words.get(docnum, lambda: stemmed_words(body))
+        return self.section_words.get(docnum, lambda: stemmed_words(body, stem_word))
 
     def doc_frequency(self, field: str, text: str) -> int:
         listed = self.postings.segments

@@ -6,7 +6,7 @@ import re
 
 from rapidfuzz.distance import OSA
 
-from .query import plain_words
+from ..request import plain_words
 from .schema import SEARCH_FIELDS
 
 MIN_WORD_CHARS = 3
