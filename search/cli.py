@@ -1,119 +1,141 @@
-"""The ``monosearch`` command: thin shells over the library's functions."""
+"""The ``monosearch`` command (click): each command parses its options, calls the
+library's functions and prints. ``main(argv)`` returns the exit status, so tests can run a
+command line in-process. Heavy modules are imported inside the commands, and ``web`` is
+never imported: the servers are separate processes that import it themselves."""
 
 from __future__ import annotations
 
-import argparse
+import html
 import json
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-from .errors import BadRequest, CorpusNotFound, IndexLocked, IndexNotBuilt, StorageError
-from .whoosh.indexer import ReindexReport, reindex
+import click
+
+from .backend import BACKENDS, BackendSettings, open_backend
+from .errors import (
+    BadRequest,
+    CorpusNotFound,
+    IndexLocked,
+    IndexNotBuilt,
+    MonosearchError,
+    StorageError,
+)
+
+if TYPE_CHECKING:
+    from .whoosh.indexer import ReindexReport
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # also click's own usage errors
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 PROGRESS_WIDTH = 30
+WEB_APP = "web:create_app()"  # what gunicorn and `flask run` load, in their own process
+
+PATH = click.Path(path_type=Path)  # no existence checks: the library names a missing folder
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# Options shared by several commands; each application makes a new click.Option.
+index_option = click.option("--index", type=PATH, default="index", envvar="MONOSEARCH_INDEX",
+                            show_envvar=True, show_default=True, metavar="DIR",
+                            help="index folder")
+corpus_option = click.option("--corpus", type=PATH, default="corpus",
+                             envvar="MONOSEARCH_CORPUS", show_envvar=True, show_default=True,
+                             metavar="DIR", help="monograph folder")
+BACKEND_OPTIONS = (
+    click.option("--backend", type=click.Choice(BACKENDS), default=BackendSettings.backend,
+                 envvar="MONOSEARCH_BACKEND", show_envvar=True, show_default=True,
+                 help="search engine"),
+    click.option("--typesense-url", default=BackendSettings.typesense_url, metavar="URL",
+                 envvar="MONOSEARCH_TYPESENSE_URL", show_envvar=True, show_default=True),
+    # No default shown: the help must never print a key taken from the environment.
+    click.option("--typesense-key", default="", metavar="KEY", envvar="MONOSEARCH_TYPESENSE_KEY",
+                 show_envvar=True, help="Typesense API key (the variable keeps it out of ps)"),
+    click.option("--typesense-collection", default=BackendSettings.typesense_collection,
+                 metavar="NAME", envvar="MONOSEARCH_TYPESENSE_COLLECTION", show_envvar=True,
+                 show_default=True, help="Typesense alias (or collection) to search"),
+)
 
 
-def default_corpus() -> Path:
-    return Path(os.environ.get("MONOSEARCH_CORPUS", "corpus"))
+def backend_options(command: Callable) -> Callable:
+    """Add --backend and the Typesense connection options to a command."""
+    for option in reversed(BACKEND_OPTIONS):
+        command = option(command)
+    return command
 
 
-def default_index() -> Path:
-    return Path(os.environ.get("MONOSEARCH_INDEX", "index"))
+def build_settings(index: Path, backend: str, typesense_url: str, typesense_key: str,
+                   typesense_collection: str) -> BackendSettings:
+    return BackendSettings.from_env(backend=backend, index_dir=index,
+                                    typesense_url=typesense_url, typesense_key=typesense_key,
+                                    typesense_collection=typesense_collection)
 
 
-def build_argparser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="monosearch", description="Search drug monographs.")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("reindex", help="bring the index in step with the corpus")
-    run.add_argument("--corpus", type=Path, default=None, help="monograph folder (corpus/)")
-    run.add_argument("--index", type=Path, default=None, help="index folder (index/)")
-    run.add_argument("--full", action="store_true", help="rebuild everything")
-    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                     help="wait this long for a running reindex instead of exiting 75")
-    run.add_argument("--quiet", action="store_true", help="print only problems")
-    run.add_argument("--workers", type=int, default=None, metavar="N",
-                     help="processes for a batch of 400+ changed files (default: up to 2)")
-
-    find = commands.add_parser("query", help="search the index")
-    find.add_argument("text", nargs="?", default="", help="query text (empty: browse)")
-    find.add_argument("--drug", action="append", default=[])
-    find.add_argument("--indication", action="append", default=[])
-    find.add_argument("--section", action="append", default=[])
-    find.add_argument("--drug-class", dest="drug_class", action="append", default=[])
-    find.add_argument("--group", choices=("none", "drug", "auto"), default=None)
-    find.add_argument("--literal", action="store_true", help="no query understanding")
-    find.add_argument("--page", default=None)
-    find.add_argument("--per-page", dest="per_page", default=None)
-    find.add_argument("--index", type=Path, default=None)
-    find.add_argument("--json", action="store_true", help="print the JSON API's body")
-
-    lint = commands.add_parser("check", help="lint monographs without touching the index")
-    lint.add_argument("corpus", nargs="?", type=Path, default=None, help="folder (corpus/)")
-    lint.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    lint.add_argument("--format", choices=("text", "json"), default="text")
-
-    importer = commands.add_parser("import-openfda",
-                                   help="convert openFDA drug label JSON into monographs")
-    importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    importer.add_argument("--out", type=Path, required=True, help="folder for the monographs")
-    importer.add_argument("--force", action="store_true", help="overwrite existing files")
-
-    judge = commands.add_parser("eval", help="relevance metrics on judged queries")
-    judge.add_argument("queries", type=Path, metavar="QUERIES.jsonl")
-    judge.add_argument("--url", default=None, help="evaluate a running server instead")
-    judge.add_argument("--index", type=Path, default=None)
-    judge.add_argument("--json", action="store_true", help="print the report as JSON")
-    judge.add_argument("--literal", action="store_true",
-                       help="search the words as typed (no query understanding), for comparison")
-
-    verify = commands.add_parser("check-index",
-                                 help="verify every generation's files against their checksums")
-    verify.add_argument("--index", type=Path, default=None)
-
-    typesense = commands.add_parser("typesense-sync",
-                                    help="load the corpus into a Typesense collection")
-    typesense.add_argument("--url", required=True, help="http://127.0.0.1:8108")
-    typesense.add_argument("--api-key", dest="api_key", required=True)
-    typesense.add_argument("--corpus", type=Path, default=None, help="monograph folder")
-    typesense.add_argument("--collection", default="monographs", help="alias to point")
-
-    serve = commands.add_parser("serve", help="run the web front end")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--index", type=Path, default=None)
-    serve.add_argument("--corpus", type=Path, default=None)
-    serve.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
-    serve.add_argument("--dev", action="store_true",
-                       help="Flask's development server with its reloader, not gunicorn")
-    return parser
+@click.group(context_settings=CONTEXT)
+def cli() -> None:
+    """Search drug monographs."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_argparser().parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line (default: sys.argv[1:]) and return its exit status."""
     try:
-        commands = {"reindex": run_reindex, "query": run_query, "serve": run_serve,
-                    "check": run_check, "import-openfda": run_import, "eval": run_eval,
-                    "typesense-sync": run_typesense_sync, "check-index": run_check_index}
-        return commands[args.command](args)
-    except KeyboardInterrupt:
-        return 130
+        return cli.main(args=None if argv is None else list(argv), prog_name="monosearch",
+                        standalone_mode=False)
+    except click.ClickException as err:  # usage errors: usage line and problem, exit 2
+        err.show()
+        return err.exit_code
+    except click.Abort:  # Ctrl-C: click has ended the terminal's ^C line
+        return EXIT_INTERRUPTED
 
 
-def run_reindex(args) -> int:
-    corpus = args.corpus or default_corpus()
-    index = args.index or default_index()
-    progress = _progress_bar if sys.stderr.isatty() and not args.quiet else None
+def parse_options(argv: Sequence[str]) -> SimpleNamespace:
+    """The options a command line gives its command, without running it."""
+    name, *rest = argv
+    command = cli.commands[name]
+    with command.make_context(name, list(rest)) as ctx:
+        return SimpleNamespace(command=name, **ctx.params)
+
+
+def build_argparser() -> SimpleNamespace:
+    """``build_argparser().parse_args(argv)``: the spelling from before the move to click,
+    kept for callers (tests/test_cli.py) that inspect parsed options."""
+    return SimpleNamespace(parse_args=parse_options)
+
+
+def _fail(err: Exception | str, status: int) -> int:
+    click.echo(f"monosearch: {err}", err=True)
+    return status
+
+
+# -- reindex ------------------------------------------------------------------------------
+@cli.command("reindex")
+@corpus_option
+@index_option
+@click.option("--full", is_flag=True, help="rebuild everything")
+@click.option("--wait", type=float, default=0.0, metavar="SECONDS",
+              help="wait this long for a running reindex instead of exiting 75")
+@click.option("--quiet", is_flag=True, help="print only problems")
+@click.option("--workers", type=int, default=None, metavar="N",
+              help="processes for a batch of 400+ changed files (default: up to 2)")
+def run_reindex(corpus: Path, index: Path, full: bool, wait: float, quiet: bool,
+                workers: int | None) -> int:
+    """Bring the index in step with the corpus."""
+    from .whoosh.indexer import reindex
+
+    # click.progressbar would leave the finished bar on screen (and print its label
+    # when stderr is not a terminal); this one draws only on a terminal and erases itself.
+    progress = _progress_bar if sys.stderr.isatty() and not quiet else None
     try:
-        report = reindex(corpus, index, full=args.full, wait=args.wait, progress=progress,
-                         workers=args.workers)
+        report = reindex(corpus, index, full=full, wait=wait, progress=progress,
+                         workers=workers)
     except CorpusNotFound as err:
         return _fail(err, EXIT_USAGE)
     except IndexLocked as err:
@@ -123,15 +145,10 @@ def run_reindex(args) -> int:
     if progress:
         sys.stderr.write("\r" + " " * (PROGRESS_WIDTH + 30) + "\r")
     for error in report.errors:
-        print(f"rejected: {error}", file=sys.stderr)
-    if not args.quiet or report.errors:
-        print(format_summary(report))
+        click.echo(f"rejected: {error}", err=True)
+    if not quiet or report.errors:
+        click.echo(format_summary(report))
     return EXIT_REJECTED if report.errors else EXIT_OK
-
-
-def _fail(err: Exception | str, status: int) -> int:
-    print(f"monosearch: {err}", file=sys.stderr)
-    return status
 
 
 def format_summary(report: ReindexReport) -> str:
@@ -149,26 +166,43 @@ def _progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def run_query(args) -> int:
-    from .whoosh.backend import WhooshBackend
-    from .whoosh.query import SearchRequest
+# -- query --------------------------------------------------------------------------------
+@cli.command("query")
+@click.argument("text", default="")
+@click.option("--drug", multiple=True, metavar="D")
+@click.option("--indication", multiple=True, metavar="I")
+@click.option("--section", multiple=True, metavar="S")
+@click.option("--drug-class", multiple=True, metavar="C")
+@click.option("--group", type=click.Choice(("none", "drug", "auto")), default=None)
+@click.option("--literal", is_flag=True, help="no query understanding")
+@click.option("--page", default=None, metavar="N")  # a string: SearchRequest validates it
+@click.option("--per-page", default=None, metavar="N")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="print the JSON API's body")
+@backend_options
+def run_query(text: str, drug: tuple[str, ...], indication: tuple[str, ...],
+              section: tuple[str, ...], drug_class: tuple[str, ...], group: str | None,
+              literal: bool, page: str | None, per_page: str | None, index: Path,
+              as_json: bool, **backend: str) -> int:
+    """Search the index (empty TEXT: browse)."""
+    from .request import SearchRequest
 
-    params = {"q": args.text, "page": args.page, "per_page": args.per_page,
-              "group": args.group, "literal": "1" if args.literal else None}
-    lists = {"drug": args.drug, "indication": args.indication, "section": args.section,
-             "drug_class": args.drug_class}
+    params = {"q": text, "page": page, "per_page": per_page, "group": group,
+              "literal": "1" if literal else None}
+    lists = {"drug": list(drug), "indication": list(indication), "section": list(section),
+             "drug_class": list(drug_class)}
     try:
         request = SearchRequest.from_params(params.get, lambda name: lists.get(name, []))
-        backend = WhooshBackend(args.index or default_index())
-        body = backend.search(request)
+        with closing(open_backend(build_settings(index, **backend))) as engine:
+            body = engine.search(request)
     except BadRequest as err:
         return _fail(err, EXIT_USAGE)
-    except IndexNotBuilt as err:
+    except MonosearchError as err:  # no index; Typesense unreachable or refusing
         return _fail(err, EXIT_REJECTED)
-    if args.json:
-        print(json.dumps(body, ensure_ascii=False, indent=2))
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        print(format_results(body))
+        click.echo(format_results(body))
     return EXIT_OK
 
 
@@ -190,43 +224,67 @@ def format_results(body: dict) -> str:
 
 
 def body_text(snippet: str) -> str:
-    import html
     return html.unescape(re.sub(r"<(?!/?mark>)[^>]*>", "", snippet))
 
 
-def run_check(args) -> int:
+# -- check, import-openfda ------------------------------------------------------------------
+@cli.command("check")
+@click.argument("corpus", type=PATH, default="corpus", envvar="MONOSEARCH_CORPUS",
+                metavar="[DIR]")
+@click.option("--strict", is_flag=True, help="treat warnings as errors")
+@click.option("--format", "output", type=click.Choice(("text", "json")), default="text",
+              show_default=True)
+def run_check(corpus: Path, strict: bool, output: str) -> int:
+    """Lint monographs without touching the index.
+
+    DIR: the corpus folder ($MONOSEARCH_CORPUS, else corpus/)."""
     from .corpus.check import check_corpus
     from .corpus.vocabulary import default_vocabulary
 
-    corpus = args.corpus or default_corpus()
     if not corpus.is_dir():
         return _fail(f"corpus folder not found: {corpus}", EXIT_USAGE)
     report = check_corpus(corpus, default_vocabulary())
-    failed = report.errors > 0 or (args.strict and report.warnings > 0)
-    if args.format == "json":
-        print(json.dumps({**report.as_dict(), "strict": args.strict, "ok": not failed},
-                         ensure_ascii=False, indent=2))
+    failed = report.errors > 0 or (strict and report.warnings > 0)
+    if output == "json":
+        click.echo(json.dumps({**report.as_dict(), "strict": strict, "ok": not failed},
+                              ensure_ascii=False, indent=2))
     else:
         for finding in report.findings:
-            print(finding)
-        print(f"checked {report.files} files: {report.errors} errors, "
-              f"{report.warnings} warnings" + (" (strict)" if args.strict else ""))
+            click.echo(str(finding))
+        click.echo(f"checked {report.files} files: {report.errors} errors, "
+                   f"{report.warnings} warnings" + (" (strict)" if strict else ""))
     return EXIT_REJECTED if failed else EXIT_OK
 
 
-def run_import(args) -> int:
+@cli.command("import-openfda")
+@click.argument("files", nargs=-1, required=True, type=PATH, metavar="FILE...")
+@click.option("--out", type=PATH, required=True, metavar="DIR", help="folder for the monographs")
+@click.option("--force", is_flag=True, help="overwrite existing files")
+def run_import(files: tuple[Path, ...], out: Path, force: bool) -> int:
+    """Convert openFDA drug label JSON into monographs."""
     from .corpus.openfda import import_files
 
-    written, problems = import_files(args.files, args.out, force=args.force)
+    written, problems = import_files(list(files), out, force=force)
     for path in written:
-        print(f"wrote {path}")
+        click.echo(f"wrote {path}")
     for problem in problems:
-        print(f"skipped: {problem}", file=sys.stderr)
-    print(f"imported {len(written)} monographs, {len(problems)} skipped")
+        click.echo(f"skipped: {problem}", err=True)
+    click.echo(f"imported {len(written)} monographs, {len(problems)} skipped")
     return EXIT_REJECTED if problems else EXIT_OK
 
 
-def run_eval(args) -> int:
+# -- eval ---------------------------------------------------------------------------------
+@cli.command("eval")
+@click.argument("queries", type=PATH, metavar="QUERIES.jsonl")
+@click.option("--url", default=None, metavar="URL", help="evaluate a running server instead")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--literal", is_flag=True,
+              help="search the words as typed (no query understanding), for comparison")
+@backend_options
+def run_eval(queries: Path, url: str | None, index: Path, as_json: bool, literal: bool,
+             **backend: str) -> int:
+    """Relevance metrics on judged queries."""
     from .evaluation import (
         JudgmentError,
         backend_search,
@@ -237,52 +295,32 @@ def run_eval(args) -> int:
     )
 
     try:
-        judgments = load_judgments(args.queries)
+        judgments = load_judgments(queries)
     except (OSError, JudgmentError) as err:
         return _fail(err, EXIT_USAGE)
-    if args.url:
-        search = http_search(args.url, args.literal)
+    if url:
+        report = evaluate(judgments, http_search(url, literal))
     else:
-        from .whoosh.backend import WhooshBackend
-        backend = WhooshBackend(args.index or default_index())
-        try:
-            backend.health()  # open the index outside the timings
-        except IndexNotBuilt as err:
-            return _fail(err, EXIT_REJECTED)
-        search = backend_search(backend, args.literal)
-    report = evaluate(judgments, search)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+        with closing(open_backend(build_settings(index, **backend))) as engine:
+            try:
+                engine.health()  # open the index (or reach Typesense) outside the timings
+            except MonosearchError as err:
+                return _fail(err, EXIT_REJECTED)
+            report = evaluate(judgments, backend_search(engine, literal))
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
     return EXIT_OK
 
 
-def run_typesense_sync(args) -> int:
-    from .typesense.client import TypesenseClient, TypesenseError
-    from .typesense.sync import sync_typesense
+# -- check-index, typesense-sync ------------------------------------------------------------
+@cli.command("check-index")
+@index_option
+def run_check_index(index: Path) -> int:
+    """Verify every generation's files against their checksums.
 
-    corpus = args.corpus or default_corpus()
-    if not corpus.is_dir():
-        return _fail(f"corpus folder not found: {corpus}", EXIT_USAGE)
-    client = TypesenseClient(args.url, args.api_key)
-    try:
-        report = sync_typesense(corpus, client, args.collection)
-    except (TypesenseError, IndexNotBuilt) as err:
-        return _fail(err, EXIT_USAGE)
-    finally:
-        client.close()
-    for error in report.errors:
-        print(f"rejected: {error}", file=sys.stderr)
-    print(f"synced {report.monographs} monographs ({report.sections} sections), "
-          f"{len(report.errors)} rejected in {report.seconds:.2f} s "
-          f"[alias {args.collection} -> {report.collection}]")
-    return EXIT_REJECTED if report.errors else EXIT_OK
-
-
-def run_check_index(args) -> int:
-    """One line per generation: intact, or what is damaged; exit 1 when the live one is
+    One line per generation: intact, or what is damaged; exit 1 when the live one is
     damaged (or there is none), 0 otherwise."""
     from .whoosh import store
 
-    index = args.index or default_index()
     try:
         live = store.current_generation(index)
     except IndexNotBuilt as err:
@@ -298,44 +336,108 @@ def run_check_index(args) -> int:
         except IndexNotBuilt as err:
             manifest, problem = None, str(err)
         if manifest is not None and store.unverified(manifest):
-            print(f"{name}{mark}: not verified: no checksums (built by an older version; "
-                  "the next reindex rebuilds it)")
+            click.echo(f"{name}{mark}: not verified: no checksums (built by an older version; "
+                       "the next reindex rebuilds it)")
             continue
         if manifest is not None:
             problem = store.damage(index / name, manifest)
-        print(f"{name}{mark}: " + ("intact" if problem is None else f"damaged: {problem}"))
+        click.echo(f"{name}{mark}: " + ("intact" if problem is None else f"damaged: {problem}"))
         if problem is not None and name == live:
             status = EXIT_REJECTED
     return status
 
 
-def run_serve(args) -> int:
-    from web import create_app
+@cli.command("typesense-sync")
+@click.option("--url", required=True, metavar="URL", help="http://127.0.0.1:8108")
+@click.option("--api-key", required=True, metavar="KEY")
+@corpus_option
+@click.option("--collection", default="monographs", show_default=True, metavar="NAME",
+              help="alias to point")
+def run_typesense_sync(url: str, api_key: str, corpus: Path, collection: str) -> int:
+    """Load the corpus into a Typesense collection."""
+    from .typesense.client import TypesenseClient, TypesenseError
+    from .typesense.sync import sync_typesense
 
-    index = args.index or default_index()
-    corpus = args.corpus or default_corpus()
+    if not corpus.is_dir():
+        return _fail(f"corpus folder not found: {corpus}", EXIT_USAGE)
+    client = TypesenseClient(url, api_key)
     try:
-        from .whoosh import store
+        report = sync_typesense(corpus, client, collection)
+    except (TypesenseError, IndexNotBuilt) as err:
+        return _fail(err, EXIT_USAGE)
+    finally:
+        client.close()
+    for error in report.errors:
+        click.echo(f"rejected: {error}", err=True)
+    click.echo(f"synced {report.monographs} monographs ({report.sections} sections), "
+               f"{len(report.errors)} rejected in {report.seconds:.2f} s "
+               f"[alias {collection} -> {report.collection}]")
+    return EXIT_REJECTED if report.errors else EXIT_OK
+
+
+# -- serve --------------------------------------------------------------------------------
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="address to bind")
+@click.option("--port", type=int, default=8000, show_default=True, metavar="PORT")
+@index_option
+@corpus_option
+@click.option("--workers", type=int, default=2, show_default=True, metavar="N",
+              help="gunicorn workers")
+@click.option("--dev", is_flag=True,
+              help="Flask's development server with its reloader, not gunicorn")
+@backend_options
+def run_serve(host: str, port: int, index: Path, corpus: Path, workers: int, dev: bool,
+              **backend: str) -> int:
+    """Run the web front end (gunicorn; --dev: Flask's server)."""
+    if backend["backend"] == "whoosh":  # a Typesense server needs no local index
+        status = build_missing_index(index, corpus)
+        if status != EXIT_OK:
+            return status
+    # The server process reads its configuration from the environment (web.create_app).
+    os.environ.update(serve_environment(index, corpus, **backend))
+    command = serve_command(host, port, workers, dev)
+    if not dev:
+        click.echo(f"serving {index} on http://{host}:{port} ({max(1, workers)} workers)",
+                   err=True)
+    os.execv(sys.executable, command)
+    return EXIT_OK  # reached only when a test replaces os.execv
+
+
+def build_missing_index(index: Path, corpus: Path) -> int:
+    """Build the index when there is none, so a first `serve` answers searches."""
+    from .whoosh import store
+    from .whoosh.indexer import reindex
+
+    try:
         if store.current_generation(index) is None:
-            print(f"no index in {index}: building it from {corpus} ...", file=sys.stderr)
+            click.echo(f"no index in {index}: building it from {corpus} ...", err=True)
             report = reindex(corpus, index, wait=60)
             for error in report.errors:
-                print(f"rejected: {error}", file=sys.stderr)
-            print(format_summary(report), file=sys.stderr)
+                click.echo(f"rejected: {error}", err=True)
+            click.echo(format_summary(report), err=True)
     except (CorpusNotFound, IndexLocked, IndexNotBuilt, StorageError) as err:
         return _fail(err, EXIT_USAGE)
-    if args.dev:
-        app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus)})
-        app.run(host=args.host, port=args.port, threaded=True, use_reloader=True)
-        return EXIT_OK
-    # A production server: gunicorn with the project's settings (web/gunicorn_conf.py);
-    # each worker follows index/CURRENT, so a reindex needs no restart.
-    os.environ.update({"MONOSEARCH_INDEX": str(index.resolve()),
-                       "MONOSEARCH_CORPUS": str(corpus.resolve())})
-    command = [sys.executable, "-m", "gunicorn", "--config", "python:web.gunicorn_conf",
-               "--bind", f"{args.host}:{args.port}", "--workers", str(max(1, args.workers)),
-               "web:create_app()"]
-    print(f"serving {index} on http://{args.host}:{args.port} "
-          f"({max(1, args.workers)} workers)", file=sys.stderr)
-    os.execv(sys.executable, command)
-    return EXIT_OK  # not reached: the process is gunicorn now
+    return EXIT_OK
+
+
+def serve_environment(index: Path, corpus: Path, backend: str, typesense_url: str,
+                      typesense_key: str, typesense_collection: str) -> dict[str, str]:
+    """The MONOSEARCH_* variables web.create_app reads, with absolute folders."""
+    return {"MONOSEARCH_INDEX": str(index.resolve()),
+            "MONOSEARCH_CORPUS": str(corpus.resolve()),
+            "MONOSEARCH_BACKEND": backend,
+            "MONOSEARCH_TYPESENSE_URL": typesense_url,
+            "MONOSEARCH_TYPESENSE_KEY": typesense_key,
+            "MONOSEARCH_TYPESENSE_COLLECTION": typesense_collection}
+
+
+def serve_command(host: str, port: int, workers: int, dev: bool) -> list[str]:
+    """The server's command line: Flask's CLI with its reloader (--dev), else gunicorn with
+    the project's settings (web/gunicorn_conf.py). Each gunicorn worker follows
+    index/CURRENT, so a reindex needs no restart."""
+    if dev:
+        return [sys.executable, "-m", "flask", "--app", WEB_APP, "run", "--host", host,
+                "--port", str(port), "--reload", "--with-threads"]
+    return [sys.executable, "-m", "gunicorn", "--config", "python:web.gunicorn_conf",
+            "--bind", f"{host}:{port}", "--workers", str(max(1, workers)), WEB_APP]

@@ -1,7 +1,10 @@
 """The monosearch command, run as a real subprocess."""
 
+import contextlib
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from search.cli import build_argparser
+from search.cli import build_argparser, main
 from search.whoosh import store
 from tests.conftest import ROOT
 from web import create_app
@@ -129,3 +132,137 @@ def test_serve_builds_a_missing_index_and_answers(corpus_dir, tmp_path):
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+# -- click: backends, usage errors, serve's command lines ------------------------------------
+def test_usage_errors_print_usage_to_stderr():
+    result = monosearch("reindex", "--bogus")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("Usage: monosearch reindex [OPTIONS]\n")
+    assert "Error: No such option '--bogus'" in result.stderr
+
+
+def test_main_returns_the_status(capsys):
+    assert main(["--help"]) == 0 and "reindex" in capsys.readouterr().out
+    assert main(["query", "x", "--group", "sideways"]) == 2
+    assert "Invalid value for '--group'" in capsys.readouterr().err
+
+
+def test_query_backend_whoosh_is_the_default(built, capsys, monkeypatch):
+    monkeypatch.delenv("MONOSEARCH_BACKEND", raising=False)
+    bodies = []
+    for extra in ([], ["--backend", "whoosh"]):
+        assert main(["query", "covid dose", "--index", str(built[1]), "--json", *extra]) == 0
+        bodies.append({**json.loads(capsys.readouterr().out), "took_ms": 0})
+    assert bodies[0] == bodies[1] and bodies[0]["total"] > 0
+
+
+@pytest.mark.parametrize("args, env", [(["--backend", "solr"], {}),
+                                       ([], {"MONOSEARCH_BACKEND": "solr"})])
+def test_query_unknown_backend_is_a_usage_error(built, capsys, monkeypatch, args, env):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["query", "dose", "--index", str(built[1]), *args]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid value for '--backend'" in err
+    assert "'solr' is not one of 'whoosh', 'typesense'." in err
+
+
+def test_query_unreachable_typesense_is_one_line_and_exit_1(capsys):
+    with socket.socket() as sock:  # a port nothing listens on while the socket is held
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        status = main(["query", "dose", "--backend", "typesense", "--typesense-url", url])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("monosearch: typesense at 127.0.0.1:")
+    assert len(err.splitlines()) == 1 and "unreachable" in err
+
+
+def test_the_cli_never_imports_web():
+    code = "import search.cli, sys; print('web' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout == "False\n"
+
+
+# Runs `monosearch serve ...` with os.execv replaced by a probe that prints what would run.
+SERVE_PROBE = """
+import json, os, sys
+from search import cli
+def probe(path, argv):
+    env = {k: v for k, v in os.environ.items() if k.startswith("MONOSEARCH_")}
+    print(json.dumps({"path": path, "argv": argv, "env": env, "web": "web" in sys.modules}))
+os.execv = probe
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def probe_serve(*args, env=None) -> tuple[dict, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONOSEARCH_")}
+    result = subprocess.run([sys.executable, "-c", SERVE_PROBE, "serve", *map(str, args)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**clean, **(env or {})})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+def test_serve_dev_runs_flask_run_without_importing_web(built):
+    corpus, index = built
+    seen, stderr = probe_serve("--dev", "--port", 8123, "--index", index, "--corpus", corpus)
+    assert seen == {
+        "path": sys.executable,
+        "argv": [sys.executable, "-m", "flask", "--app", "web:create_app()", "run",
+                 "--host", "127.0.0.1", "--port", "8123", "--reload", "--with-threads"],
+        "env": {"MONOSEARCH_INDEX": str(index.resolve()),
+                "MONOSEARCH_CORPUS": str(corpus.resolve()),
+                "MONOSEARCH_BACKEND": "whoosh",
+                "MONOSEARCH_TYPESENSE_URL": "http://127.0.0.1:8108",
+                "MONOSEARCH_TYPESENSE_KEY": "",
+                "MONOSEARCH_TYPESENSE_COLLECTION": "monographs"},
+        "web": False,
+    }
+    assert stderr == ""
+
+
+def test_serve_typesense_passes_the_backend_and_builds_no_index(tmp_path):
+    index, corpus = tmp_path / "index", tmp_path / "corpus"
+    seen, stderr = probe_serve(
+        "--backend", "typesense", "--typesense-url", "http://10.0.0.5:8108",
+        "--typesense-collection", "labels", "--index", index, "--corpus", corpus,
+        "--workers", 3, env={"MONOSEARCH_TYPESENSE_KEY": "secret"})
+    assert seen["argv"] == [sys.executable, "-m", "gunicorn", "--config",
+                            "python:web.gunicorn_conf", "--bind", "127.0.0.1:8000",
+                            "--workers", "3", "web:create_app()"]
+    assert seen["env"] == {"MONOSEARCH_INDEX": str(index.resolve()),
+                           "MONOSEARCH_CORPUS": str(corpus.resolve()),
+                           "MONOSEARCH_BACKEND": "typesense",
+                           "MONOSEARCH_TYPESENSE_URL": "http://10.0.0.5:8108",
+                           "MONOSEARCH_TYPESENSE_KEY": "secret",
+                           "MONOSEARCH_TYPESENSE_COLLECTION": "labels"}
+    assert seen["web"] is False and not index.exists()
+    assert stderr == f"serving {index} on http://127.0.0.1:8000 (3 workers)\n"
+
+
+def test_serve_dev_answers(built):
+    """Flask's own CLI accepts the app factory spelled as gunicorn takes it."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "search", "serve", "--dev", "--port", str(port), "--index",
+         str(built[1]), "--corpus", str(built[0])],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # the reloader's child dies with the group below
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert json.load(r)["documents"] == 44
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("flask run did not start")
+                time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
