@@ -16,6 +16,36 @@ from werkzeug.serving import make_server
 from search.whoosh.indexer import reindex
 from web import create_app
 
+# Modules that take longest run first: under pytest-xdist (--dist loadfile) a long module
+# handed out last would leave the other worker idle at the end.
+LONGEST_FIRST = ("test_reliability.py", "test_testbed.py", "test_contract.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The drug dictionary's names are decompressed once for the whole run, into a folder
+    of the run's own, before any test (and before pytest-xdist starts its workers, which
+    inherit the setting along with every reindex process a test starts)."""
+    from search.corpus.drugnames import CACHE_ENV, load_dictionary
+
+    if hasattr(config, "workerinput"):  # an xdist worker: its controller did it
+        return
+    folder = tempfile.mkdtemp(prefix="monosearch-dictionary-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = folder
+    config.add_cleanup(lambda: os.environ.pop(CACHE_ENV, None) if previous is None
+                       else os.environ.__setitem__(CACHE_ENV, previous))
+    load_dictionary()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module is kept
+
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SEED = ROOT / "corpus" / "baricitinib.md"
@@ -28,6 +58,17 @@ def copy_corpus(target: Path) -> Path:
     for path in sorted((DATA / "corpus").glob("*.md")):
         shutil.copy(path, target / path.name)
     return target
+
+
+def generate_short_corpus(target: Path, count: int, seed: int) -> None:
+    """bench's synthetic monographs (7 sections each), with sections of 20 to 60 words
+    instead of 150 to 400: for tests whose promise does not depend on how long a section
+    is, a build is a quarter cheaper."""
+    from bench import generate
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generate, "SECTION_WORDS", (20, 60))
+        generate.generate_corpus(target, count, seed=seed)
 
 
 NOBODY = 65534
@@ -59,22 +100,6 @@ def open_tmp() -> Iterator[Path]:
     folder.chmod(0o777)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def dictionary_cache(tmp_path_factory):
-    """The drug dictionary's names, decompressed once for the whole run (and for the
-    reindex processes the tests start) into a folder of the run's own."""
-    from search.corpus.drugnames import CACHE_ENV
-
-    folder = tmp_path_factory.mktemp("dictionary-cache")
-    previous = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop(CACHE_ENV, None)
-    else:
-        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from tests.conftest import DATA
 
 
 def test_harness_on_a_small_synthetic_corpus_with_every_reference():
-    results = run(monographs=30, rounds=1, seed=3, typesense=True)
-    assert results["monographs"] == 30 and results["sections"] == 30 * 7
+    results = run(monographs=10, rounds=1, seed=3, typesense=True)
+    assert results["monographs"] == 10 and results["sections"] == 10 * 7
     for key in ("search_ms", "search_first_pass_ms", "reference_sqlite_fts5_ms",
                 "reference_typesense_ms", "reference_plain_top10_ms"):
         assert set(results[key]) >= {"median", "p95"}, key

@@ -1,24 +1,17 @@
 import json
 import os
-import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from whoosh import index as whoosh_index
 
-from bench.generate import generate_corpus
 from search.corpus.parsing import read_monograph
-from search.errors import CorpusNotFound, IndexLocked
+from search.errors import CorpusNotFound
 from search.request import SearchRequest
 from search.whoosh import indexer, parallel, store
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from tests.conftest import ROOT
+from tests.conftest import generate_short_corpus
 
 NEW_DRUG = ("---\ntitle: Newdrug\n---\n# Newdrug\n### Usage\nUsed for asthma and gout.\n"
             "### Dosage\nOne quokkaberry tablet daily.\n")
@@ -161,27 +154,6 @@ def test_missing_corpus_is_an_error(tmp_path):
         reindex(tmp_path / "nope", tmp_path / "index")
 
 
-def test_second_reindex_exits_or_waits_for_the_lock(corpus_dir, tmp_path):
-    index = tmp_path / "index"
-    holding, release = threading.Event(), threading.Event()
-
-    def hold():
-        with store.reindex_lock(index):
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    holding.wait(5)
-    with pytest.raises(IndexLocked, match="another reindex is running"):
-        reindex(corpus_dir, index)
-    threading.Timer(0.3, release.set).start()
-    started = time.monotonic()
-    assert reindex(corpus_dir, index, wait=10).errors == []
-    assert time.monotonic() - started >= 0.25
-    thread.join()
-
-
 def test_old_generations_are_collected_once_no_reader_holds_them(corpus_dir, tmp_path):
     index = tmp_path / "index"
     readers, held, published = [], [], []
@@ -239,38 +211,9 @@ def test_failed_reindex_leaves_previous_generation(corpus_dir, tmp_path, monkeyp
     assert not [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
 
 
-def test_killed_reindex_leaves_previous_generation_serving(tmp_path):
-    corpus = tmp_path / "corpus"
-    generate_corpus(corpus, 120, seed=3)
-    index = tmp_path / "index"
-    first = reindex(corpus, index)
-    backend = WhooshBackend(index)
-    before = backend.search(SearchRequest(q="dose"))
-    rng = random.Random(11)
-    for attempt in range(4):
-        for path in rng.sample(sorted(corpus.glob("*.md")), 10):
-            text = path.read_text()
-            path.write_text(text.replace("### Generic Name\n", f"### Generic Name\nkiwi{attempt} "))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "search", "reindex", "--full", "--corpus", str(corpus),
-             "--index", str(index)], cwd=ROOT, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.0))
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        assert store.current_generation(index) == first.generation
-        after = backend.search(SearchRequest(q="dose"))
-        assert (after["total"], after["facets"]) == (before["total"], before["facets"])
-    report = reindex(corpus, index)
-    assert report.errors == [] and report.generation != first.generation
-    assert not [p for p in index.iterdir() if p.name.startswith(store.TMP_PREFIX)]
-    assert backend.search(SearchRequest(q="kiwi3"))["total"] == 10
-    backend.close()
-
-
 def test_workers_build_the_same_index_as_one_process(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
-    generate_corpus(corpus, 60, seed=5)
+    generate_short_corpus(corpus, 60, seed=5)
     one = reindex(corpus, tmp_path / "one")
     monkeypatch.setenv(parallel.MIN_FILES_ENV, "1")
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
@@ -292,11 +235,18 @@ def test_workers_build_the_same_index_as_one_process(tmp_path, monkeypatch):
         # Docnums differ, so sections with equal scores may come in another order (and
         # ties at the end of the page may be other sections): scores must agree.
         assert [r["score"] for r in a["results"]] == [r["score"] for r in b["results"]]
-        scores = {r.get("id") or r["drug"]: r["score"] for r in a["results"]}
-        assert all(scores.get(r.get("id") or r["drug"], r["score"]) == r["score"]
-                   for r in b["results"])
+        assert above_last(a) == above_last(b)
     first.close()
     second.close()
+
+
+def above_last(body: dict) -> set | list:
+    """Hits scoring above the page's last score, which are the same sections whatever the
+    docnums; with no query (no scores) the whole page, in its order."""
+    hits = [(r.get("id") or r["drug"], r["score"]) for r in body["results"]]
+    if not hits or hits[-1][1] is None:
+        return hits
+    return {hit for hit in hits if hit[1] > hits[-1][1]}
 
 
 def test_worker_count(monkeypatch):
