@@ -73,6 +73,9 @@ def monograph_body(slug: str, title: str, head: Mapping, indications: Sequence,
                       "text": d["body"], "markdown": d["markdown"]} for d in sections],
         "disclaimer": DISCLAIMER,
         "monograph_disclaimer": head.get("disclaimer"),
+        # the review record's entry (search.corpus.reviews): the FDA label it was
+        # checked against, and when; None when it was not reviewed
+        "review": head.get("review"),
     }
 
 

@@ -13,6 +13,15 @@ from tests.conftest import ROOT, SEED
 GOOD = SEED.read_text(encoding="utf-8")
 
 
+ENTRY = ("{slug}:\n  label: LABEL tablets\n  application: NDA000001\n"
+         "  label_date: 2024-07\n  checked: 2026-12-03\n")
+
+
+def record(folder, *slugs):
+    """A review record with an entry for each slug."""
+    (folder / "reviews.yaml").write_text("".join(ENTRY.format(slug=s) for s in slugs))
+
+
 def findings(folder):
     return [str(f).replace(f"{folder}/", "") for f in
             check_corpus(folder, default_vocabulary()).findings]
@@ -20,6 +29,7 @@ def findings(folder):
 
 def test_clean_monograph_has_no_findings(tmp_path):
     (tmp_path / "baricitinib.md").write_text(GOOD)
+    record(tmp_path, "baricitinib")
     assert findings(tmp_path) == []
 
 
@@ -36,6 +46,7 @@ def test_clean_monograph_has_no_findings(tmp_path):
 ])
 def test_every_rejection_is_an_error(tmp_path, content, expected):
     (tmp_path / "empty.md").write_bytes(content)
+    record(tmp_path, "empty")
     assert len(findings(tmp_path)) == 1
     assert findings(tmp_path)[0].startswith(expected)
 
@@ -48,6 +59,7 @@ def test_warnings_name_each_problem(tmp_path):
     (tmp_path / "b.md").write_text("---\ntitle: Olumiant\n---\n# Olumiant\n### Usage\n"
                                    "Helps with nothing we know.\n\n**Disclaimer:** x\n")
     (tmp_path / "c.md").write_text(GOOD.split("---\n", 2)[2].replace("Baricitinib", "Cdrug"))
+    record(tmp_path, "a", "b", "gone")
     assert findings(tmp_path) == [
         "a.md:6: warning: missing standard section 'How it Works'",
         "a.md:6: warning: title 'Olumiant' differs from the H1 'Baricitinib'",
@@ -65,7 +77,9 @@ def test_warnings_name_each_problem(tmp_path):
         "b.md:4: warning: duplicate title 'Olumiant' (also a.md)",
         "b.md:5: warning: no recognized indication (add one to the vocabulary or to front "
         "matter 'indications')",
+        "c.md: warning: no entry in reviews.yaml: not checked against an FDA label",
         "c.md:1: warning: no front matter (title taken from the H1; add 'layout' and 'title')",
+        "reviews.yaml: warning: entry 'gone' names no monograph (gone.md)",
     ]
 
 
@@ -73,6 +87,7 @@ def test_duplicate_slugs_are_errors(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "baricitinib.md").write_text(GOOD)
     (tmp_path / "x" / "baricitinib.md").write_text(GOOD)
+    record(tmp_path, "baricitinib")
     assert findings(tmp_path) == [
         "x/baricitinib.md: error: duplicate slug 'baricitinib' (also baricitinib.md)"]
 
@@ -87,15 +102,18 @@ def test_exit_codes_and_formats(tmp_path):
         "### FAQs", "### Notes"))
     warned = run_check(tmp_path)
     assert warned.returncode == 0
-    assert warned.stdout.splitlines()[-1] == "checked 1 files: 0 errors, 2 warnings"
+    assert warned.stdout.splitlines()[-1] == "checked 1 files: 0 errors, 3 warnings"
+    assert warned.stdout.splitlines()[-2] == (
+        f"{tmp_path}/reviews.yaml: warning: no review record: none of the 1 monographs is "
+        "recorded as checked against an FDA label")
     strict = run_check("--strict", tmp_path)
     assert strict.returncode == 1
     assert strict.stdout.splitlines()[-1].endswith("(strict)")
     (tmp_path / "b.md").write_text("")
     as_json = json.loads(run_check(tmp_path, "--format", "json").stdout)
     assert (as_json["files"], as_json["errors"], as_json["warnings"], as_json["ok"]) == (
-        2, 1, 2, False)
-    assert as_json["findings"][-1] == {"path": f"{tmp_path}/b.md", "line": None,
+        2, 1, 3, False)
+    assert as_json["findings"][-2] == {"path": f"{tmp_path}/b.md", "line": None,
                                        "level": "error", "message": "empty file"}
     assert run_check(tmp_path).returncode == 1
     assert run_check(tmp_path / "missing").returncode == 2

@@ -128,6 +128,16 @@ DRUG = _object({
         "type": STRING, "heading": STRING, "anchor": STRING, "text": STRING,
         "markdown": STRING})},
     "disclaimer": STRING, "monograph_disclaimer": NULLABLE_STRING,
+    "review": {**_object({
+        "label": STRING, "set_id": NULLABLE_STRING, "application": NULLABLE_STRING,
+        "label_date": {**NULLABLE_STRING, "description": "the label's revision date, "
+                       "YYYY-MM or YYYY-MM-DD; null when the copy reviewed showed none"},
+        "label_date_unknown": {**NULLABLE_STRING, "description": "why the label's date "
+                               "is not recorded"},
+        "checked": {**STRING, "description": "when the monograph was checked, YYYY-MM-DD"}}),
+        "nullable": True,
+        "description": "The FDA label the monograph was last checked against (the "
+                       "corpus's reviews.yaml); null when it has not been reviewed."},
 })
 HEALTH = _object({
     "status": {"type": "string", "enum": ["ok", "degraded"],

@@ -141,7 +141,27 @@ def drug_page(slug: str):
                  "label": section_label(s["type"])} for s in monograph["sections"]]
     return render_template(
         "drug.html", monograph=monograph, sections=sections, intro=rendered["intro"],
-        monograph_disclaimer=rendered["disclaimer"])
+        monograph_disclaimer=rendered["disclaimer"],
+        review=_shown_review(monograph["review"]))
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def _shown_review(review: dict | None) -> dict | None:
+    """The review entry with its dates in words ("July 2023", "July 5, 2023")."""
+    if not review:
+        return None
+
+    def in_words(value: str) -> str:
+        parts = value.split("-")
+        month = MONTHS[int(parts[1]) - 1]
+        return f"{month} {int(parts[2])}, {parts[0]}" if len(parts) == 3 else f"{month} {parts[0]}"
+
+    label_date = review["label_date"]
+    return {**review, "label_date_text": in_words(label_date) if label_date else None,
+            "checked_text": in_words(review["checked"])}
 
 
 def search_url(state: dict, **changes) -> str:

@@ -10,6 +10,7 @@ from ..errors import MonographError
 from .facts import drug_facts
 from .models import Monograph
 from .parsing import iter_corpus
+from .reviews import REVIEWS_FILE, load_reviews
 from .sections import SECTION_TYPES, section_label
 from .vocabulary import Vocabulary
 
@@ -105,18 +106,37 @@ def check_corpus(root: Path, vocabulary: Vocabulary) -> CheckReport:
     """Lint every monograph below root: rejections are errors, the rest warnings."""
     report = CheckReport()
     titles: dict[str, str] = {}
+    reviews = load_reviews(root)
+    for problem in reviews.problems:
+        report.findings.append(Finding(problem.path, problem.line, "error", problem.reason))
+    slugs = set()
     for result in iter_corpus(root):
         report.files += 1
         if isinstance(result, MonographError):
             report.findings.append(Finding(result.path, result.line, "error", result.reason))
+            slugs.add(Path(result.path).stem)
             continue
+        slugs.add(result.slug)
         report.findings.extend(check_monograph(result, vocabulary))
+        if reviews.found and result.slug not in reviews.entries and not any(
+                p.reason.startswith(f"entry {result.slug!r}:") for p in reviews.problems):
+            report.findings.append(Finding(result.path, None, "warning",
+                                           f"no entry in {REVIEWS_FILE}: not checked "
+                                           "against an FDA label"))
         key = _norm(result.title)
         if key in titles:
             report.findings.append(Finding(result.path, result.h1_line or 1, "warning",
                                            f"duplicate title {result.title!r} "
                                            f"(also {titles[key]})"))
         titles.setdefault(key, result.path)
+    if not reviews.found and report.files:
+        report.findings.append(Finding(str(root / REVIEWS_FILE), None, "warning",
+                                       f"no review record: none of the {report.files} "
+                                       "monographs is recorded as checked against an "
+                                       "FDA label"))
+    for slug in sorted(reviews.entries.keys() - slugs):
+        report.findings.append(Finding(str(root / REVIEWS_FILE), None, "warning",
+                                       f"entry {slug!r} names no monograph ({slug}.md)"))
     report.findings.sort(key=lambda f: (f.path, f.line or 0))
     return report
 

@@ -16,9 +16,11 @@ TOKEN_RE = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 
 
 def section_documents(monograph: Monograph, vocabulary: Vocabulary,
-                      facts: dict | None = None, ingredients: list[str] = ()) -> list[dict]:
+                      facts: dict | None = None, ingredients: list[str] = (),
+                      review: dict | None = None) -> list[dict]:
     """One document per ``###`` section, the same for every backend (pass ``facts`` if
-    already derived; ``ingredients``: the ingredient ids of the monograph's names entry)."""
+    already derived; ``ingredients``: the ingredient ids of the monograph's names entry;
+    ``review``: its entry in the review record, search.corpus.reviews)."""
     facts = facts or drug_facts(monograph, vocabulary)
     indications = ",".join(slug for slug, _ in facts["indications"])
     classes = ",".join(slug for slug, _ in facts["drug_class"])
@@ -51,6 +53,7 @@ def section_documents(monograph: Monograph, vocabulary: Vocabulary,
                 "drug_class": [label for _, label in facts["drug_class"]],
                 "intro": monograph.intro,
                 "disclaimer": monograph.disclaimer,
+                "review": review,
             }
         documents.append(document)
     return documents

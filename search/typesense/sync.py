@@ -14,6 +14,7 @@ from ..corpus.documents import section_documents
 from ..corpus.drugnames import NameLinker
 from ..corpus.facts import drug_facts
 from ..corpus.parsing import iter_corpus
+from ..corpus.reviews import load_reviews
 from ..corpus.sections import shown_heading
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import MonographError
@@ -39,15 +40,16 @@ def collection_schema(name: str) -> dict:
     return {"name": name, "fields": fields}
 
 
-def typesense_documents(monograph, vocabulary: Vocabulary, names: NameLinker | None = None
-                        ) -> list[dict]:
+def typesense_documents(monograph, vocabulary: Vocabulary, names: NameLinker | None = None,
+                        review: dict | None = None) -> list[dict]:
     """Our section documents (search.corpus.documents) reshaped for Typesense; ``names`` links
-    the drug names the Whoosh index stores with each generation."""
+    the drug names the Whoosh index stores with each generation; ``review``: the
+    monograph's entry in the review record."""
     facts = drug_facts(monograph, vocabulary)
     indication_text = analyzed(" ".join(label for _, label in facts["indications"]))
     class_text = analyzed(" ".join(label for _, label in facts["drug_class"]))
     documents = []
-    for doc in section_documents(monograph, vocabulary, facts):
+    for doc in section_documents(monograph, vocabulary, facts, review=review):
         out = {
             "id": doc["id"], "drug": doc["drug"], "section": doc["section"],
             "indications": [v for v in doc["indications"].split(",") if v],
@@ -95,11 +97,14 @@ def sync_typesense(corpus_dir: Path, client: TypesenseClient,
     client.request("POST", "/collections", body=collection_schema(report.collection))
     batch: list[dict] = []
     names = NameLinker(vocabulary)
+    reviews = load_reviews(Path(corpus_dir))
+    report.errors.extend(reviews.problems)
     for monograph in iter_corpus(Path(corpus_dir)):
         if isinstance(monograph, MonographError):
             report.errors.append(monograph)
             continue
-        documents = typesense_documents(monograph, vocabulary, names)
+        documents = typesense_documents(monograph, vocabulary, names,
+                                        reviews.shown(monograph.slug))
         report.monographs += 1
         report.sections += len(documents)
         batch += documents

@@ -18,6 +18,7 @@ from ..corpus.facts import drug_facts
 from ..corpus.files import check_file, corpus_files, read_file
 from ..corpus.models import Monograph
 from ..corpus.parsing import read_monograph
+from ..corpus.reviews import Reviews, load_reviews
 from ..corpus.vocabulary import DATA_DIR, Vocabulary, default_vocabulary
 from ..errors import CorpusNotFound, MonographError, MonosearchError, StorageError
 from . import adapter, parallel, store
@@ -98,10 +99,14 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     base, previous = _incremental_base(index_dir, full)
     old = previous.get("monographs", {})
     report = ReindexReport(full=base is None)
+    reviews = load_reviews(corpus_dir)
+    report.errors.extend(reviews.problems)  # reported; the monographs are still indexed
     files, entries = _scan(corpus_dir, report, old)
+    # A file is indexed again when it changed, moved, or its review entry changed.
     changed = {slug: file for slug, file in files.items()
                if old.get(slug, {}).get("hash") != entries[slug]["hash"]
-               or old[slug].get("path") != entries[slug]["path"]}
+               or old[slug].get("path") != entries[slug]["path"]
+               or old[slug].get("review") != reviews.fingerprint(slug)}
     removed = [slug for slug in old if slug not in files]
     for slug in files.keys() - changed.keys():  # keep what was learnt, with today's stat
         entries[slug] = {**old[slug], "size": entries[slug]["size"],
@@ -111,10 +116,8 @@ def _run(corpus_dir: Path, index_dir: Path, full: bool, progress: Progress | Non
     generation = None
     if jobs or removed or base is None:
         generation = _write_generation(corpus_dir, index_dir, base, previous, jobs, removed,
-                                       entries,
-                                       vocabulary,
-                                       report, progress, parallel.worker_count(len(jobs),
-                                                                               workers))
+                                       entries, vocabulary, reviews, report, progress,
+                                       parallel.worker_count(len(jobs), workers))
     if generation is None:
         report.generation = base
     else:
@@ -200,11 +203,12 @@ def open_writer(index, limitmb: int = WRITER_LIMIT_MB, **options):
 
 
 def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary,
-                  names: NameLinker) -> dict:
+                  names: NameLinker, reviews: Reviews) -> dict:
     """Write one monograph's section documents; returns its manifest fields."""
     facts = drug_facts(monograph, vocabulary)
     linked = names(monograph.title)
-    for document in section_documents(monograph, vocabulary, facts, linked["ids"]):
+    for document in section_documents(monograph, vocabulary, facts, linked["ids"],
+                                      reviews.shown(monograph.slug)):
         store.crash_point("writing")
         writer.add_document(**document)
     return {"title": monograph.title, "brands": list(monograph.brands),
@@ -212,21 +216,21 @@ def add_monograph(writer, monograph: Monograph, vocabulary: Vocabulary,
             "drug_class": facts["drug_class"], "names": linked,
             # The hash of the bytes indexed, which a file rewritten since the scan
             # read differ from: the next reindex then sees the change.
-            "hash": monograph.content_hash}
+            "hash": monograph.content_hash, "review": reviews.fingerprint(monograph.slug)}
 
 
 def _write_generation(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
                       jobs: list[tuple[str, Path, str]],
                       removed: list[str], entries: dict[str, dict], vocabulary: Vocabulary,
-                      report: ReindexReport, progress: Progress | None, workers: int
-                      ) -> str | None:
+                      reviews: Reviews, report: ReindexReport, progress: Progress | None,
+                      workers: int) -> str | None:
     """Parse and write the changed monographs into a new generation and publish it;
     None when nothing was written (every changed file was rejected)."""
     name = store.generation_name(store.next_generation_number(index_dir))
     tmp = store.start_generation(index_dir, name, base)
     try:
         return _build(corpus_dir, index_dir, base, previous, jobs, removed, entries,
-                      vocabulary, report, progress, workers, name, tmp)
+                      vocabulary, reviews, report, progress, workers, name, tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # a failed build leaves nothing behind
         raise
@@ -234,8 +238,8 @@ def _write_generation(corpus_dir: Path, index_dir: Path, base: str | None, previ
 
 def _build(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
            jobs: list[tuple[str, Path, str]], removed: list[str], entries: dict[str, dict],
-           vocabulary: Vocabulary, report: ReindexReport, progress: Progress | None,
-           workers: int, name: str, tmp: Path) -> str | None:
+           vocabulary: Vocabulary, reviews: Reviews, report: ReindexReport,
+           progress: Progress | None, workers: int, name: str, tmp: Path) -> str | None:
     """_write_generation's work in the build folder ``tmp``."""
     if base is None:
         index = whoosh_index.create_in(str(tmp), build_schema())
@@ -258,7 +262,7 @@ def _build(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
                 writer.delete_by_term("drug", slug)
         if workers > 1:
             segments, built, errors = parallel.build_segments(tmp, jobs, vocabulary, names,
-                                                              workers, corpus_dir)
+                                                              reviews, workers, corpus_dir)
             adapter.add_segments(writer, segments)
             if progress:
                 progress(len(jobs), len(jobs))
@@ -269,8 +273,7 @@ def _build(corpus_dir: Path, index_dir: Path, base: str | None, previous: dict,
                 try:
                     built[slug] = add_monograph(writer, read_monograph(file, shown,
                                                                        root=corpus_dir),
-                                                vocabulary,
-                                                names)
+                                                vocabulary, names, reviews)
                 except MonographError as err:
                     errors.append(err)
                 if progress:

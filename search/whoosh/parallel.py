@@ -25,6 +25,7 @@ from whoosh import index as whoosh_index
 
 from ..corpus.drugnames import NameLinker
 from ..corpus.parsing import read_monograph
+from ..corpus.reviews import Reviews
 from ..corpus.vocabulary import Vocabulary
 from ..errors import MonographError, MonosearchError
 from . import adapter
@@ -58,7 +59,7 @@ def _setting(name: str, default: int) -> int:
 
 
 def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names: NameLinker,
-                   workers: int, root: Path) -> tuple[list, dict[str, dict],
+                   reviews: Reviews, workers: int, root: Path) -> tuple[list, dict[str, dict],
                                                       list[MonographError]]:
     """(new segments, manifest fields by slug, rejected files) for jobs split among
     workers writing into the Whoosh index in folder."""
@@ -69,7 +70,7 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names:
             process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE)
             running.append(process)
-            pickle.dump((str(folder), share, vocabulary, names, os.getpid(),
+            pickle.dump((str(folder), share, vocabulary, names, reviews, os.getpid(),
                          SEGMENT_SECTIONS, root),
                         process.stdin)
             process.stdin.close()
@@ -93,7 +94,7 @@ def build_segments(folder: Path, jobs: list[Job], vocabulary: Vocabulary, names:
 
 
 def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinker,
-          parent: int, segment_sections: int, root: Path) -> tuple:
+          reviews: Reviews, parent: int, segment_sections: int, root: Path) -> tuple:
     from . import store
     from .indexer import WRITER_TIMEOUT_SECONDS, add_monograph, open_writer
 
@@ -112,7 +113,7 @@ def _work(folder: str, jobs: list[Job], vocabulary: Vocabulary, names: NameLinke
                                  limitmb=WORKER_LIMIT_MB)
         try:
             built[slug] = add_monograph(writer, read_monograph(file, shown, root=root),
-                                        vocabulary, names)
+                                        vocabulary, names, reviews)
         except MonographError as err:
             rejected.append((err.path, err.reason, err.line))
             continue
