@@ -39,7 +39,7 @@ class BackendSettings:
     result_cache_size: int = 1024  # bodies kept per process (0: off)
     server: bool = False  # a long-running server: freeze the GC after a swap, read ahead
     read_ahead: bool = True
-    typesense_url: str = "http://127.0.0.1:8108"
+    typesense_url: str = "http://127.0.0.1:8108"  # or a cluster: URLs, comma-separated
     typesense_key: str = field(default="", repr=False)
     typesense_collection: str = "monographs"
 
@@ -51,7 +51,8 @@ class BackendSettings:
             "index_dir": Path(env("MONOSEARCH_INDEX", "index")),
             "result_cache_size": int(env("MONOSEARCH_RESULT_CACHE", "1024")),
             "read_ahead": env("MONOSEARCH_READ_AHEAD", "1") != "0",
-            "typesense_url": env("MONOSEARCH_TYPESENSE_URL", cls.typesense_url),
+            "typesense_url": env("MONOSEARCH_TYPESENSE_NODES")
+            or env("MONOSEARCH_TYPESENSE_URL", cls.typesense_url),
             "typesense_key": env("MONOSEARCH_TYPESENSE_KEY", ""),
             "typesense_collection": env("MONOSEARCH_TYPESENSE_COLLECTION",
                                         cls.typesense_collection),

@@ -54,8 +54,11 @@ BACKEND_OPTIONS = (
     click.option("--backend", type=click.Choice(BACKENDS), default=BackendSettings.backend,
                  envvar="MONOSEARCH_BACKEND", show_envvar=True, show_default=True,
                  help="search engine"),
-    click.option("--typesense-url", default=BackendSettings.typesense_url, metavar="URL",
-                 envvar="MONOSEARCH_TYPESENSE_URL", show_envvar=True, show_default=True),
+    click.option("--typesense-nodes", "--typesense-url", "typesense_url",
+                 default=BackendSettings.typesense_url, metavar="URLS",
+                 envvar=["MONOSEARCH_TYPESENSE_NODES", "MONOSEARCH_TYPESENSE_URL"],
+                 show_envvar=True, show_default=True,
+                 help="one node, or a cluster's nodes: http://h1:8108,http://h2:8108,..."),
     # No default shown: the help must never print a key taken from the environment.
     click.option("--typesense-key", default="", metavar="KEY", envvar="MONOSEARCH_TYPESENSE_KEY",
                  show_envvar=True, help="Typesense API key (the variable keeps it out of ps)"),
@@ -195,7 +198,7 @@ def run_query(text: str, drug: tuple[str, ...], indication: tuple[str, ...],
         request = SearchRequest.from_params(params.get, lambda name: lists.get(name, []))
         with closing(open_backend(build_settings(index, **backend))) as engine:
             body = engine.search(request)
-    except BadRequest as err:
+    except (BadRequest, ValueError) as err:  # ValueError: a malformed node list
         return _fail(err, EXIT_USAGE)
     except MonosearchError as err:  # no index; Typesense unreachable or refusing
         return _fail(err, EXIT_REJECTED)
@@ -301,7 +304,11 @@ def run_eval(queries: Path, url: str | None, index: Path, as_json: bool, literal
     if url:
         report = evaluate(judgments, http_search(url, literal))
     else:
-        with closing(open_backend(build_settings(index, **backend))) as engine:
+        try:
+            engine = open_backend(build_settings(index, **backend))
+        except ValueError as err:  # a malformed node list
+            return _fail(err, EXIT_USAGE)
+        with closing(engine):
             try:
                 engine.health()  # open the index (or reach Typesense) outside the timings
             except MonosearchError as err:
@@ -348,7 +355,8 @@ def run_check_index(index: Path) -> int:
 
 
 @cli.command("typesense-sync")
-@click.option("--url", required=True, metavar="URL", help="http://127.0.0.1:8108")
+@click.option("--url", "--nodes", "url", required=True, metavar="URLS",
+              help="a node, or a cluster's nodes: http://h1:8108,http://h2:8108,...")
 @click.option("--api-key", required=True, metavar="KEY")
 @corpus_option
 @click.option("--collection", default="monographs", show_default=True, metavar="NAME",
@@ -360,7 +368,10 @@ def run_typesense_sync(url: str, api_key: str, corpus: Path, collection: str) ->
 
     if not corpus.is_dir():
         return _fail(f"corpus folder not found: {corpus}", EXIT_USAGE)
-    client = TypesenseClient(url, api_key)
+    try:
+        client = TypesenseClient(url, api_key)
+    except ValueError as err:
+        return _fail(err, EXIT_USAGE)
     try:
         report = sync_typesense(corpus, client, collection)
     except (TypesenseError, IndexNotBuilt) as err:
@@ -394,6 +405,12 @@ def run_serve(host: str, port: int, index: Path, corpus: Path, workers: int, dev
         status = build_missing_index(index, corpus)
         if status != EXIT_OK:
             return status
+    else:
+        from .typesense.client import parse_nodes
+        try:
+            parse_nodes(backend["typesense_url"])  # refused here, not in every worker
+        except ValueError as err:
+            return _fail(err, EXIT_USAGE)
     # The server process reads its configuration from the environment (web.create_app).
     os.environ.update(serve_environment(index, corpus, **backend))
     command = serve_command(host, port, workers, dev)
@@ -428,6 +445,7 @@ def serve_environment(index: Path, corpus: Path, backend: str, typesense_url: st
             "MONOSEARCH_CORPUS": str(corpus.resolve()),
             "MONOSEARCH_BACKEND": backend,
             "MONOSEARCH_TYPESENSE_URL": typesense_url,
+            "MONOSEARCH_TYPESENSE_NODES": typesense_url,
             "MONOSEARCH_TYPESENSE_KEY": typesense_key,
             "MONOSEARCH_TYPESENSE_COLLECTION": typesense_collection}
 

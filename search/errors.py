@@ -32,6 +32,11 @@ class IndexNotBuilt(MonosearchError):
     """No usable index generation exists (never built, missing or damaged)."""
 
 
+class EngineUnavailable(IndexNotBuilt):
+    """The search engine cannot answer now: no node reachable, or a cluster without a
+    quorum. It recovers by itself when a node returns."""
+
+
 class IndexLocked(MonosearchError):
     """Another reindex holds the lock."""
 

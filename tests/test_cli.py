@@ -217,6 +217,7 @@ def test_serve_dev_runs_flask_run_without_importing_web(built):
                 "MONOSEARCH_CORPUS": str(corpus.resolve()),
                 "MONOSEARCH_BACKEND": "whoosh",
                 "MONOSEARCH_TYPESENSE_URL": "http://127.0.0.1:8108",
+                "MONOSEARCH_TYPESENSE_NODES": "http://127.0.0.1:8108",
                 "MONOSEARCH_TYPESENSE_KEY": "",
                 "MONOSEARCH_TYPESENSE_COLLECTION": "monographs"},
         "web": False,
@@ -237,6 +238,7 @@ def test_serve_typesense_passes_the_backend_and_builds_no_index(tmp_path):
                            "MONOSEARCH_CORPUS": str(corpus.resolve()),
                            "MONOSEARCH_BACKEND": "typesense",
                            "MONOSEARCH_TYPESENSE_URL": "http://10.0.0.5:8108",
+                           "MONOSEARCH_TYPESENSE_NODES": "http://10.0.0.5:8108",
                            "MONOSEARCH_TYPESENSE_KEY": "secret",
                            "MONOSEARCH_TYPESENSE_COLLECTION": "labels"}
     assert seen["web"] is False and not index.exists()

@@ -50,7 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         FREEZE_GC=True,  # a server process (not under TESTING): see WhooshBackend
         # Read the most frequent words' postings ahead after each swap (0: off).
         READ_AHEAD=os.environ.get("MONOSEARCH_READ_AHEAD", "1") != "0",
-        TYPESENSE_URL=os.environ.get("MONOSEARCH_TYPESENSE_URL", "http://127.0.0.1:8108"),
+        # one node, or a cluster's nodes (URLs, comma-separated)
+        TYPESENSE_URL=os.environ.get("MONOSEARCH_TYPESENSE_NODES")
+        or os.environ.get("MONOSEARCH_TYPESENSE_URL", "http://127.0.0.1:8108"),
         TYPESENSE_KEY=os.environ.get("MONOSEARCH_TYPESENSE_KEY", ""),
         TYPESENSE_COLLECTION=os.environ.get("MONOSEARCH_TYPESENSE_COLLECTION", "monographs"),
     )

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from werkzeug.exceptions import HTTPException, NotFound
 
 from search import DISCLAIMER
-from search.errors import BadRequest, IndexNotBuilt
+from search.errors import BadRequest, EngineUnavailable, IndexNotBuilt
 from search.request import SearchRequest, SuggestRequest
 from search.response import SECTION_TYPES, section_label
 from web.openapi import openapi_document
@@ -30,6 +30,8 @@ MAX_FACET_LINK_CHARS = 1000  # a longer facet toggle is a checkbox without a lin
 API_UNAVAILABLE = "the search index is not available yet"
 HEALTH_UNAVAILABLE = "no index is loaded"
 PAGE_UNAVAILABLE = "The search index is not available yet."
+ENGINE_UNAVAILABLE = ("the search engine cannot answer now (no Typesense node reachable, or "
+                      "the cluster has lost its quorum); try again shortly")
 JSON_PATHS = ("/healthz", "/openapi.json")  # JSON outside /api/
 
 
@@ -248,6 +250,10 @@ def bad_request(err: BadRequest):
 def index_unavailable(err: IndexNotBuilt):
     """No usable index is loaded: 503."""
     log.error("search unavailable: %s", err)
+    if isinstance(err, EngineUnavailable):
+        if _wants_json():
+            return api_error(503, "engine_unavailable", ENGINE_UNAVAILABLE)
+        return _page_error(503, ENGINE_UNAVAILABLE[0].upper() + ENGINE_UNAVAILABLE[1:] + ".")
     if _wants_json():
         message = HEALTH_UNAVAILABLE if request.path == "/healthz" else API_UNAVAILABLE
         return api_error(503, "index_unavailable", message)

@@ -18,7 +18,7 @@ from functools import cached_property
 from .. import response
 from ..corpus.sections import SECTION_TYPES
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
-from ..errors import IndexNotBuilt
+from ..errors import EngineUnavailable, IndexNotBuilt
 from ..highlight import highlight_snippet, leading_snippet, stemmed_words
 from ..request import SearchRequest, has_syntax, plain_words
 from ..response import (
@@ -244,7 +244,10 @@ class TypesenseBackend:
         answer = self.client.request("POST", "/multi_search", body={"searches": searches})
         for result in answer["results"]:
             if "error" in result:
-                raise TypesenseError(result.get("code", 500), result["error"])
+                code = result.get("code", 500)
+                if code >= 500:  # the node cannot answer now (not ready, no quorum)
+                    raise EngineUnavailable(f"typesense {code}: {result['error']}")
+                raise TypesenseError(code, result["error"])
         return answer["results"]
 
     def _is_word(self, generation: Generation, word: str) -> bool:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ..corpus.documents import section_documents
 from ..corpus.drugnames import NameLinker
@@ -17,12 +19,14 @@ from ..corpus.parsing import iter_corpus
 from ..corpus.reviews import load_reviews
 from ..corpus.sections import shown_heading
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
-from ..errors import MonographError
+from ..errors import EngineUnavailable, MonographError
 from .analysis import analyzed
 from .client import TypesenseClient, TypesenseError
 
 DEFAULT_COLLECTION = "monographs"  # the alias readers search
 IMPORT_BATCH = 500
+WRITE_PATIENCE_SECONDS = 60.0  # how long a sync waits out a cluster without a leader
+T = TypeVar("T")
 # Field weights (Typesense takes integers): name and heading say more than the body,
 # as our BM25F boosts; indication and class labels let "hair loss" find its drugs.
 QUERY_FIELDS = {"t_name": 8, "t_heading": 4, "t_section": 3, "t_indications": 2,
@@ -94,7 +98,7 @@ def sync_typesense(corpus_dir: Path, client: TypesenseClient,
     vocabulary = vocabulary or default_vocabulary()
     report = SyncReport(collection=f"{collection}-{time.strftime('%Y%m%dT%H%M%S')}-"
                                    f"{secrets.token_hex(3)}")
-    client.request("POST", "/collections", body=collection_schema(report.collection))
+    _create(client, report.collection)
     batch: list[dict] = []
     names = NameLinker(vocabulary)
     reviews = load_reviews(Path(corpus_dir))
@@ -113,22 +117,54 @@ def sync_typesense(corpus_dir: Path, client: TypesenseClient,
             batch = []
     if batch:
         _import(client, report.collection, batch)
-    previous = current_collection(client, collection)
-    client.request("PUT", f"/aliases/{collection}",
-                   body={"collection_name": report.collection})
-    for old in client.request("GET", "/collections"):
+    previous = _patiently(lambda: current_collection(client, collection))
+    _patiently(lambda: client.request("PUT", f"/aliases/{collection}",
+                                      body={"collection_name": report.collection}))
+    for old in _patiently(lambda: client.request("GET", "/collections")):
         name = old["name"]
         if name.startswith(f"{collection}-") and name not in (report.collection, previous):
-            client.request("DELETE", f"/collections/{name}")
+            _patiently(lambda name=name: _drop(client, name))
             report.dropped.append(name)
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _patiently(call: Callable[[], T]) -> T:
+    """A write that a cluster refuses while it elects a leader (5xx, or no node answers)
+    is tried again for up to WRITE_PATIENCE_SECONDS: a sync is a batch job and outlives
+    the loss of a node. Every write here can be repeated safely."""
+    deadline = time.monotonic() + WRITE_PATIENCE_SECONDS
+    while True:
+        try:
+            return call()
+        except EngineUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _create(client: TypesenseClient, name: str) -> None:
+    try:
+        _patiently(lambda: client.request("POST", "/collections", body=collection_schema(name)))
+    except TypesenseError as err:
+        if err.status != 409:  # made by an attempt whose answer was lost: the same schema
+            raise
+
+
+def _drop(client: TypesenseClient, name: str) -> None:
+    try:
+        client.request("DELETE", f"/collections/{name}")
+    except TypesenseError as err:
+        if err.status != 404:  # dropped by an attempt whose answer was lost
+            raise
+
+
 def _import(client: TypesenseClient, name: str, documents: list[dict]) -> None:
     body = "\n".join(json.dumps(doc, ensure_ascii=False) for doc in documents).encode()
-    answer = client.request("POST", f"/collections/{name}/documents/import",
-                            params={"action": "create"}, body=body, raw=True)
+    # upsert: a batch tried again after a lost answer writes the same documents again
+    answer = _patiently(lambda: client.request(
+        "POST", f"/collections/{name}/documents/import", params={"action": "upsert"},
+        body=body, raw=True))
     for line, doc in zip(answer.splitlines(), documents, strict=False):
         result = json.loads(line)
         if not result.get("success"):
