@@ -2,17 +2,20 @@
 the real web app: node losses while clients search."""
 
 import json
+import os
 import re
 import subprocess
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 
 from search.typesense.client import TypesenseClient, parse_nodes
 from search.typesense.cluster import TypesenseCluster
+from search.typesense.server import free_port
 from search.typesense.sync import sync_typesense
 from tests.conftest import ROOT, LiveServer
 from tests.processes import wait_for
@@ -81,6 +84,30 @@ class Clients:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return get(url + "/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def closing_client(cluster):
+    """A client for a sync run in a thread, closed when the process ends."""
+    client = TypesenseClient(cluster.urls, cluster.api_key)
+    CLIENTS.append(client)
+    return client
+
+
+CLIENTS: list[TypesenseClient] = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    yield
+    while CLIENTS:
+        CLIENTS.pop().close()
 
 
 def app_for(cluster):
@@ -171,3 +198,44 @@ def test_a_bad_node_list_names_the_bad_entry(nodes, reason):
                             capture_output=True, text=True)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def serve(cluster, folder, port: int) -> subprocess.Popen:
+    """`monosearch serve` (gunicorn, one worker) on the Typesense backend."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "search", "serve", "--workers", "1", "--port", str(port),
+         "--backend", "typesense", "--typesense-nodes", cluster.urls],
+        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "MONOSEARCH_TYPESENSE_KEY": cluster.api_key})
+
+
+def comparable(body: dict) -> dict:
+    return {key: value for key, value in body.items() if key not in ("took_ms",
+                                                                     "generation")}
+
+
+def test_two_gunicorn_servers_answer_alike_during_a_sync(cluster, synced, tmp_path):
+    corpus, _ = synced
+    ports = [free_port(), free_port()]
+    servers = [serve(cluster, tmp_path, port) for port in ports]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for url, process in zip(urls, servers, strict=True):
+            wait_for(lambda url=url: _answers(url), "gunicorn answering", process,
+                     deadline=60, poll=0.2)
+        syncing = threading.Thread(target=lambda: sync_typesense(
+            corpus, closing_client(cluster)))
+        syncing.start()
+        compared = 0
+        while syncing.is_alive() or compared < 20:
+            for query in ("dose", "olumiant", "side effects of warfarin", "asthma inhaler"):
+                path = f"/api/search?q={urllib.parse.quote(query)}&per_page=20"
+                first, second = (get(url + path) for url in urls)
+                assert first[0] == second[0] == 200
+                assert comparable(first[1]) == comparable(second[1]), query
+                compared += 1
+        syncing.join()
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=30)
