@@ -10,6 +10,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
@@ -110,14 +111,21 @@ def close_clients():
         CLIENTS.pop().close()
 
 
-def app_for(cluster):
-    return create_app({"TESTING": True, "BACKEND": "typesense", "TYPESENSE_URL": cluster.urls,
-                       "TYPESENSE_KEY": cluster.api_key})
+@contextmanager
+def served(cluster):
+    """The web app on the cluster behind a live server; its connections closed after."""
+    app = create_app({"TESTING": True, "BACKEND": "typesense", "TYPESENSE_URL": cluster.urls,
+                      "TYPESENSE_KEY": cluster.api_key})
+    try:
+        with LiveServer(app) as server:
+            yield server
+    finally:
+        app.extensions["monosearch"].close()
 
 
 def test_a_leader_killed_during_a_sync_fails_no_search_and_rejoins(cluster, synced):
     corpus, sections = synced
-    with LiveServer(app_for(cluster)) as server:
+    with served(cluster) as server:
         status, first = get(server.url + PROBE)
         assert status == 200 and first["total"] > 0
         with Clients(server.url, first["total"]) as clients:
@@ -156,7 +164,7 @@ def test_a_leader_killed_during_a_sync_fails_no_search_and_rejoins(cluster, sync
 
 def test_two_nodes_down_is_503_until_one_returns(cluster, synced):
     _, sections = synced
-    with LiveServer(app_for(cluster)) as server:
+    with served(cluster) as server:
         assert get(server.url + PROBE)[0] == 200
         stopped = [i for i in range(3) if i != cluster.leader()][:1] + [cluster.leader()]
         for index in stopped:
