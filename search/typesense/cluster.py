@@ -12,18 +12,18 @@ reloaded its data."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import click
 
 from .server import HOST, TypesenseUnavailable, free_port, server_binary
 
@@ -202,20 +202,27 @@ def _exited(pid: int) -> bool:
             return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.typesense.cluster")
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--nodes", type=int, default=3)
-    args = parser.parse_args(argv)
-    if args.action == "stop":
-        TypesenseCluster.load(args.folder).stop()
-        return 0
-    cluster = TypesenseCluster.create(args.folder, args.nodes).start()
-    print(f"MONOSEARCH_TYPESENSE_NODES={cluster.urls}")
-    print(f"MONOSEARCH_TYPESENSE_KEY is in {args.folder / STATE_FILE}")
-    return 0
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """A Typesense cluster on this machine, for tests and trying the backend out."""
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--nodes", default=3, show_default=True, type=click.IntRange(1, 9))
+def start(folder: Path, nodes: int) -> None:
+    """Start the nodes (data, logs, PIDs and the API key in FOLDER)."""
+    cluster = TypesenseCluster.create(folder, nodes).start()
+    click.echo(f"MONOSEARCH_TYPESENSE_NODES={cluster.urls}")
+    click.echo(f"MONOSEARCH_TYPESENSE_KEY is in {folder / STATE_FILE}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, exists=True))
+def stop(folder: Path) -> None:
+    """Stop the nodes started in FOLDER."""
+    TypesenseCluster.load(folder).stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
