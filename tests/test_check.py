@@ -142,3 +142,12 @@ def test_drifted_formats_are_indexed_with_a_warning_each(tmp_path):
         "h2.md:7: warning: sections are marked with bold labels such as "
         "'**Generic Name:**' (the format uses '### Generic Name')"]
     assert not [f for f in findings(tmp_path) if "missing standard" in f or "error" in f]
+
+
+def test_a_malformed_entry_is_one_error_and_not_also_a_missing_one(tmp_path):
+    (tmp_path / "baricitinib.md").write_text(GOOD)
+    (tmp_path / "reviews.yaml").write_text(ENTRY.format(slug="baricitinib").replace(
+        "2024-07", "July 2024"))
+    assert findings(tmp_path) == [
+        "reviews.yaml: error: entry 'baricitinib': 'label_date' 'July 2024' is not YYYY-MM "
+        "or YYYY-MM-DD"]

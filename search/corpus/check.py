@@ -118,8 +118,7 @@ def check_corpus(root: Path, vocabulary: Vocabulary) -> CheckReport:
             continue
         slugs.add(result.slug)
         report.findings.extend(check_monograph(result, vocabulary))
-        if reviews.found and result.slug not in reviews.entries and not any(
-                p.reason.startswith(f"entry {result.slug!r}:") for p in reviews.problems):
+        if reviews.found and result.slug not in reviews.entries.keys() | reviews.rejected:
             report.findings.append(Finding(result.path, None, "warning",
                                            f"no entry in {REVIEWS_FILE}: not checked "
                                            "against an FDA label"))

@@ -35,6 +35,7 @@ class Reviews:
     entries: Mapping[str, dict]
     problems: tuple[MonographError, ...] = ()
     found: bool = True  # False: the corpus has no record file
+    rejected: frozenset[str] = frozenset()  # slugs whose entry is not well formed
 
     def shown(self, slug: str) -> dict | None:
         """What the drug page shows of a monograph's entry: the label's title, ids and
@@ -80,14 +81,15 @@ def load_reviews(corpus_dir: Path) -> Reviews:
     if not isinstance(data, dict):
         return Reviews({}, (MonographError(shown, "review record is not a mapping of "
                                                   "monograph names to entries"),))
-    entries, problems = {}, []
+    entries, problems, rejected = {}, [], set()
     for slug, entry in data.items():
         reason = entry_problem(entry)
         if reason:
             problems.append(MonographError(shown, f"entry {str(slug)!r}: {reason}"))
+            rejected.add(str(slug))
         else:
             entries[str(slug)] = {key: _plain(value) for key, value in entry.items()}
-    return Reviews(entries, tuple(problems))
+    return Reviews(entries, tuple(problems), rejected=frozenset(rejected))
 
 
 def entry_problem(entry: object) -> str | None:
