@@ -94,21 +94,20 @@ def _answers(url: str) -> bool:
         return False
 
 
-def closing_client(cluster):
-    """A client for a sync run in a thread, closed when the process ends."""
-    client = TypesenseClient(cluster.urls, cluster.api_key)
-    CLIENTS.append(client)
-    return client
+def start_sync(cluster, corpus) -> tuple[threading.Thread, list]:
+    """A typesense-sync running in a thread; the list gets its report when it is done."""
+    reports = []
 
+    def run():
+        client = TypesenseClient(cluster.urls, cluster.api_key)
+        try:
+            reports.append(sync_typesense(corpus, client))
+        finally:
+            client.close()
 
-CLIENTS: list[TypesenseClient] = []
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    while CLIENTS:
-        CLIENTS.pop().close()
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, reports
 
 
 @contextmanager
@@ -130,17 +129,7 @@ def test_a_leader_killed_during_a_sync_fails_no_search_and_rejoins(cluster, sync
         assert status == 200 and first["total"] > 0
         with Clients(server.url, first["total"]) as clients:
             clients.wait_for_answers(20)
-            synced_again = []
-
-            def sync_again():
-                client = TypesenseClient(cluster.urls, cluster.api_key)
-                try:
-                    synced_again.append(sync_typesense(corpus, client))
-                finally:
-                    client.close()
-
-            sync = threading.Thread(target=sync_again)
-            sync.start()
+            sync, synced_again = start_sync(cluster, corpus)
             leader = cluster.leader()
             assert leader is not None
             cluster.kill_node(leader)
@@ -231,9 +220,7 @@ def test_two_gunicorn_servers_answer_alike_during_a_sync(cluster, synced, tmp_pa
         for url, process in zip(urls, servers, strict=True):
             wait_for(lambda url=url: _answers(url), "gunicorn answering", process,
                      deadline=60, poll=0.2)
-        syncing = threading.Thread(target=lambda: sync_typesense(
-            corpus, closing_client(cluster)))
-        syncing.start()
+        syncing, reports = start_sync(cluster, corpus)
         compared = 0
         while syncing.is_alive() or compared < 20:
             for query in ("dose", "olumiant", "side effects of warfarin", "asthma inhaler"):
@@ -243,6 +230,7 @@ def test_two_gunicorn_servers_answer_alike_during_a_sync(cluster, synced, tmp_pa
                 assert comparable(first[1]) == comparable(second[1]), query
                 compared += 1
         syncing.join()
+        assert len(reports) == 1
     finally:
         for process in servers:
             process.terminate()
