@@ -65,6 +65,22 @@ def test_brand_and_generic_queries_find_the_drug_whoosh_finds(typesense, backend
     assert ours["interpretation"] == theirs["interpretation"]
 
 
+@pytest.mark.parametrize("q", ["warfarin dose", "side effects of metformin",
+                               "how does atorvastatin work", "ibuprofen pregnancy"])
+def test_a_named_drug_and_the_section_asked_for_come_first(typesense, backend, q):
+    """The named drug's own asked-for sections rank first, as on the embedded backend,
+    and every page of the reranked window holds the same sections as without it."""
+    ours = typesense.search(SearchRequest(q=q, per_page=5, group="none"))
+    theirs = backend.search(SearchRequest(q=q, per_page=5, group="none"))
+    assert ours["results"][0]["id"] == theirs["results"][0]["id"]
+    pages = [typesense.search(SearchRequest(q=q, page=n, per_page=3, group="none"))
+             for n in (1, 2, 3, 4)]
+    paged = [hit["id"] for body in pages for hit in body["results"]]
+    whole = typesense.search(SearchRequest(q=q, per_page=12, group="none"))
+    assert paged == [hit["id"] for hit in whole["results"]]
+    assert len(set(paged)) == len(paged)
+
+
 def test_the_body_has_the_whoosh_shape(typesense, backend):
     for request in (SearchRequest(q="olumiant dose"), SearchRequest(q="dose", group="drug"),
                     SearchRequest()):

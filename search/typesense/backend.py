@@ -31,7 +31,7 @@ from ..response import (
     search_body,
     suggest_body,
 )
-from ..understand.lexicon import Lexicon
+from ..understand.lexicon import NAMED, PRIMARY, Lexicon
 from ..understand.suggest import Suggester, zero_result_suggestions
 from ..understand.understanding import QueryPlan, understand
 from .analysis import analyzed, stem_word
@@ -141,8 +141,57 @@ def _joined(*parts: str | None) -> str:
     return " && ".join(p for p in parts if p)
 
 
+@dataclass(frozen=True)
+class Pins:
+    """The embedded backend's named-drug and intent ranking, carried over as a rerank of
+    Typesense's first WINDOW hits (Typesense 0.24 has no sort expression for it): the
+    monographs of the drugs a question names (their own, not combinations) first, and in
+    them the sections it asks for. Pages inside the window are exact; deeper pages keep
+    Typesense's order."""
+
+    drugs: frozenset[str] = frozenset()
+    wanted: frozenset[str] = frozenset()  # section types the question asks for
+    window: int = 0  # hits fetched for the rerank (0: none, the page as asked)
+
+    WINDOW = 250  # Typesense's largest page
+
+    @classmethod
+    def of(cls, plan: QueryPlan | None, request: SearchRequest) -> Pins:
+        if plan is None or request.page * request.per_page > cls.WINDOW:
+            return cls()
+        drugs = frozenset(slug for slug, (role, _, _) in plan.roles.items()
+                          if role in (NAMED, PRIMARY))
+        if not drugs:
+            return cls()
+        return cls(drugs, frozenset(k for k in plan.intents if k in SECTION_TYPES),
+                   cls.WINDOW)
+
+    def __bool__(self) -> bool:
+        return bool(self.window)
+
+    def _rank(self, hit: dict) -> int:
+        if hit["drug"] not in self.drugs:
+            return 2
+        return 0 if not self.wanted or hit["section"] in self.wanted else 1
+
+    def sections(self, hits: list[dict]) -> list[dict]:
+        return sorted(hits, key=self._rank)  # stable: Typesense's order within a rank
+
+    def groups(self, groups: list[dict]) -> list[dict]:
+        ranked = [drug_group(self.sections(g["sections"])) if g["drug"] in self.drugs else g
+                  for g in groups]
+        return sorted(ranked, key=lambda g: g["drug"] not in self.drugs)
+
+    def page(self, hits: list[dict], request: SearchRequest) -> list[dict]:
+        """The asked page of a reranked window (the hits as they are without one)."""
+        if not self:
+            return hits
+        start = (request.page - 1) * request.per_page
+        return hits[start:start + request.per_page]
+
+
 def build_searches(reading: Reading, request: SearchRequest, generation: Generation,
-                   group: str, relaxed: bool) -> tuple[list[dict], list[str]]:
+                   group: str, relaxed: bool, pins: Pins = Pins()) -> tuple[list[dict], list[str]]:
     """(multi_search searches, facet counted by each search after the first two).
     Search 0 ranks the page, search 1 counts everything with every filter; each facet
     with a selection is counted again without its own filter (multi-select)."""
@@ -158,8 +207,9 @@ def build_searches(reading: Reading, request: SearchRequest, generation: Generat
     else:
         common.update(drop_tokens_threshold=1 if relaxed else 0, typo_tokens_threshold=1)
     everything = _joined(reading.base_filter, *filters.values())
-    page = {**common, "filter_by": everything, "page": request.page,
-            "per_page": request.per_page, "highlight_fields": "t_body",
+    page = {**common, "filter_by": everything,
+            "page": 1 if pins else request.page,
+            "per_page": pins.window if pins else request.per_page, "highlight_fields": "t_body",
             "exclude_fields": ",".join(QUERY_FIELDS) + ",markdown,monograph,entry",
             "sort_by": ("drug:asc,position:asc" if reading.q == "*"
                         else "_text_match:desc,drug:asc,position:asc")}
@@ -288,19 +338,23 @@ class TypesenseBackend:
         reading = read_request(request, generation, lambda w: self._is_word(generation, w))
         plan = reading.plan
         group = effective_group(request, bool(plan and plan.drugs))
-        searches, counted = build_searches(reading, request, generation, group, False)
+        pins = Pins.of(plan, request)
+        searches, counted = build_searches(reading, request, generation, group, False, pins)
         results = self._multi_search(searches)
         relaxed = False
         if results[1]["found"] == 0 and not reading.exact and len(reading.q.split()) > 1:
-            searches, counted = build_searches(reading, request, generation, group, True)
+            searches, counted = build_searches(reading, request, generation, group, True,
+                                               pins)
             results = self._multi_search(searches)
             relaxed = results[1]["found"] > 0
         page = results[0]
         if group == "drug":
-            hits = [format_group(g, generation) for g in page.get("grouped_hits", [])]
+            groups = [format_group(g, generation) for g in page.get("grouped_hits", [])]
+            hits = pins.page(pins.groups(groups) if pins else groups, request)
             total_groups = page["found"]
         else:
-            hits = [format_hit(hit, generation) for hit in page["hits"]]
+            found = [format_hit(hit, generation) for hit in page["hits"]]
+            hits = pins.page(pins.sections(found) if pins else found, request)
             total_groups = None
         total = results[1]["found"]
         suggestions = zero_result_suggestions(generation.lexicon, generation.title, request.q,
