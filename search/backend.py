@@ -51,14 +51,20 @@ class BackendSettings:
             "index_dir": Path(env("MONOSEARCH_INDEX", "index")),
             "result_cache_size": int(env("MONOSEARCH_RESULT_CACHE", "1024")),
             "read_ahead": env("MONOSEARCH_READ_AHEAD", "1") != "0",
-            "typesense_url": env("MONOSEARCH_TYPESENSE_NODES")
-            or env("MONOSEARCH_TYPESENSE_URL", cls.typesense_url),
+            "typesense_url": typesense_nodes_from_env(cls.typesense_url),
             "typesense_key": env("MONOSEARCH_TYPESENSE_KEY", ""),
             "typesense_collection": env("MONOSEARCH_TYPESENSE_COLLECTION",
                                         cls.typesense_collection),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def typesense_nodes_from_env(default: str = BackendSettings.typesense_url) -> str:
+    """MONOSEARCH_TYPESENSE_NODES (a node list), else MONOSEARCH_TYPESENSE_URL (one node
+    or a list), else ``default``."""
+    return (os.environ.get("MONOSEARCH_TYPESENSE_NODES")
+            or os.environ.get("MONOSEARCH_TYPESENSE_URL", default))
 
 
 def open_backend(settings: BackendSettings) -> SearchBackend:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, abort, request
 
-from search.backend import BackendSettings, open_backend
+from search.backend import BackendSettings, open_backend, typesense_nodes_from_env
 from search.errors import IndexNotBuilt
 
 MAX_REQUEST_BYTES = 64 * 1024  # request bodies (the API takes none)
@@ -50,9 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         FREEZE_GC=True,  # a server process (not under TESTING): see WhooshBackend
         # Read the most frequent words' postings ahead after each swap (0: off).
         READ_AHEAD=os.environ.get("MONOSEARCH_READ_AHEAD", "1") != "0",
-        # one node, or a cluster's nodes (URLs, comma-separated)
-        TYPESENSE_URL=os.environ.get("MONOSEARCH_TYPESENSE_NODES")
-        or os.environ.get("MONOSEARCH_TYPESENSE_URL", "http://127.0.0.1:8108"),
+        TYPESENSE_URL=typesense_nodes_from_env(),  # one node, or a cluster's nodes
         TYPESENSE_KEY=os.environ.get("MONOSEARCH_TYPESENSE_KEY", ""),
         TYPESENSE_COLLECTION=os.environ.get("MONOSEARCH_TYPESENSE_COLLECTION", "monographs"),
     )

@@ -175,7 +175,9 @@ class Pins:
         return 0 if not self.wanted or hit["section"] in self.wanted else 1
 
     def sections(self, hits: list[dict]) -> list[dict]:
-        return sorted(hits, key=self._rank)  # stable: Typesense's order within a rank
+        """Pinned first; stable, so Typesense's order within a rank (and unchanged with
+        no pins: every hit ranks alike)."""
+        return sorted(hits, key=self._rank)
 
     def groups(self, groups: list[dict]) -> list[dict]:
         ranked = [drug_group(self.sections(g["sections"])) if g["drug"] in self.drugs else g
@@ -350,11 +352,11 @@ class TypesenseBackend:
         page = results[0]
         if group == "drug":
             groups = [format_group(g, generation) for g in page.get("grouped_hits", [])]
-            hits = pins.page(pins.groups(groups) if pins else groups, request)
+            hits = pins.page(pins.groups(groups), request)
             total_groups = page["found"]
         else:
             found = [format_hit(hit, generation) for hit in page["hits"]]
-            hits = pins.page(pins.sections(found) if pins else found, request)
+            hits = pins.page(pins.sections(found), request)
             total_groups = None
         total = results[1]["found"]
         suggestions = zero_result_suggestions(generation.lexicon, generation.title, request.q,
