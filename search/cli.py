@@ -422,13 +422,19 @@ def run_serve(host: str, port: int, index: Path, corpus: Path, workers: int, dev
 
 
 def build_missing_index(index: Path, corpus: Path) -> int:
-    """Build the index when there is none, so a first `serve` answers searches."""
+    """Build the index when there is none, or when it was built by another schema version
+    (which no server of this version opens), so `serve` answers searches."""
     from .whoosh import store
     from .whoosh.indexer import reindex
+    from .whoosh.schema import SCHEMA_VERSION
 
     try:
-        if store.current_generation(index) is None:
-            click.echo(f"no index in {index}: building it from {corpus} ...", err=True)
+        live = store.current_generation(index)
+        why = "no index" if live is None else None
+        if live is not None and _schema_version(index / live) not in (SCHEMA_VERSION, None):
+            why = "an index built by another version"
+        if why:
+            click.echo(f"{why} in {index}: building it from {corpus} ...", err=True)
             report = reindex(corpus, index, wait=60)
             for error in report.errors:
                 click.echo(f"rejected: {error}", err=True)
@@ -436,6 +442,17 @@ def build_missing_index(index: Path, corpus: Path) -> int:
     except (CorpusNotFound, IndexLocked, IndexNotBuilt, StorageError) as err:
         return _fail(err, EXIT_USAGE)
     return EXIT_OK
+
+
+def _schema_version(generation: Path) -> int | None:
+    """The schema version a generation was built with; None when its manifest cannot be
+    read (the server reports damage itself, and serves an intact older generation)."""
+    from .whoosh import store
+
+    try:
+        return store.read_manifest(generation).get("schema_version")
+    except IndexNotBuilt:
+        return None
 
 
 def serve_environment(index: Path, corpus: Path, backend: str, typesense_url: str,

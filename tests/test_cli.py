@@ -268,3 +268,27 @@ def test_serve_dev_answers(built):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def test_serve_rebuilds_an_index_of_another_schema_version(built, tmp_path):
+    """An index left by an older version (which no server of this one opens) is rebuilt
+    before serving, as a missing one is built."""
+    import json as json_module
+    import shutil
+
+    from search.cli import build_missing_index
+    from search.whoosh import store
+    from search.whoosh.schema import SCHEMA_VERSION
+
+    corpus, index = built
+    old = shutil.copytree(index, tmp_path / "index")
+    live = store.current_generation(old)
+    manifest = old / live / store.MANIFEST_FILE
+    data = json_module.loads(manifest.read_text())
+    manifest.write_text(json_module.dumps({**data, "schema_version": SCHEMA_VERSION - 1}))
+    assert build_missing_index(old, corpus) == 0
+    rebuilt = store.current_generation(old)
+    assert rebuilt != live
+    assert store.read_manifest(old / rebuilt)["schema_version"] == SCHEMA_VERSION
+    assert build_missing_index(old, corpus) == 0
+    assert store.current_generation(old) == rebuilt  # the current version: left as it is
