@@ -1,64 +1,86 @@
-"""Typesense on one node and on a 3-node cluster, on the large test bed: sync time, search
-latency through the backend (HTTP to Typesense included), and searches during the loss
-of the leader.
+"""Typesense on one node and on a 3-node cluster, on the large test bed, through the
+service: sync time, search latency through gunicorn (2 workers, HTTP from a client on
+the same machine), and searches through the service while the leader is killed. The
+reference is the embedded Whoosh backend served the same way, in the same run.
 
     python -m bench.cluster [--monographs 6000] [--rounds 3]
 
-Prints JSON. Latencies are per question of the test bed's question sets, medians and
-p95 over every round; the node-loss run kills the leader a third of the way through a
-round and counts failed searches."""
+Prints JSON. Latencies are per question of the test bed's question sets (tuning and
+holdout): every question is asked once per worker first (caches warm, as in a running
+service), then ``rounds`` times; medians and p95 over those. The Whoosh result cache is
+off (the Typesense backend has none). The node-loss run kills the leader a third of the
+way through one round and counts answers other than 200."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
+from bench.http import latency, start_gunicorn
 from bench.testbed import QUESTION_SETS, generate_testbed
-from search.errors import MonosearchError
 from search.evaluation import load_judgments
-from search.request import SearchRequest
-from search.typesense.backend import TypesenseBackend
 from search.typesense.client import TypesenseClient
 from search.typesense.cluster import TypesenseCluster
 from search.typesense.sync import sync_typesense
+from search.whoosh.indexer import reindex
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+def search_urls(base: str, questions: list[str]) -> list[str]:
+    return [f"{base}/api/search?{urllib.parse.urlencode({'q': q})}" for q in questions]
 
 
-def measure(cluster: TypesenseCluster, corpus: Path, questions: list[str], rounds: int,
-            kill_leader: bool = False) -> dict:
+def served(settings: dict | None, index: Path | None, urls_of, rounds: int) -> dict:
+    process, base = start_gunicorn(index, cache=False, settings=settings)
+    try:
+        return latency(base, urls_of(base), rounds, warm=2)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def synced(cluster: TypesenseCluster, corpus: Path) -> dict:
     client = TypesenseClient(cluster.urls, cluster.api_key)
     try:
         report = sync_typesense(corpus, client)
     finally:
         client.close()
     cluster.wait_ready("monographs", report.sections)
-    backend = TypesenseBackend(cluster.urls, cluster.api_key)
-    backend.health()
-    timings, failures = [], 0
-    kill_at = len(questions) // 3 if kill_leader else -1  # in the last round
-    for number in range(rounds):
-        for position, question in enumerate(questions):
-            if number == rounds - 1 and position == kill_at:
+    return {"sync_seconds": round(report.seconds, 1), "monographs": report.monographs,
+            "sections": report.sections}
+
+
+def settings_of(cluster: TypesenseCluster) -> dict:
+    return {"MONOSEARCH_BACKEND": "typesense", "MONOSEARCH_TYPESENSE_NODES": cluster.urls,
+            "MONOSEARCH_TYPESENSE_KEY": cluster.api_key}
+
+
+def leader_killed(cluster: TypesenseCluster, urls_of) -> dict:
+    """One round through the service; the leader is SIGKILLed a third of the way."""
+    process, base = start_gunicorn(None, cache=False, settings=settings_of(cluster))
+    urls = urls_of(base)
+    failed, slowest = 0, 0.0
+    try:
+        for position, url in enumerate(urls):
+            if position == len(urls) // 3:
                 cluster.kill_node(cluster.leader())
             started = time.perf_counter()
             try:
-                backend.search(SearchRequest(q=question), use_cache=False)
-            except MonosearchError:
-                failures += 1
-            timings.append((time.perf_counter() - started) * 1000)
-    backend.close()
-    return {"sync_seconds": round(report.seconds, 1), "monographs": report.monographs,
-            "sections": report.sections, "searches": len(timings), "failed": failures,
-            "p50_ms": round(statistics.median(timings), 1),
-            "p95_ms": round(percentile(timings, 0.95), 1)}
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    failed += response.status != 200
+                    response.read()
+            except (urllib.error.URLError, OSError):
+                failed += 1
+            slowest = max(slowest, (time.perf_counter() - started) * 1000)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return {"searches": len(urls), "failed": failed, "slowest_ms": round(slowest, 1)}
 
 
 def main() -> None:
@@ -67,19 +89,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     questions = [j["q"] for path in QUESTION_SETS.values() for j in load_judgments(path)]
-    results = {}
+    def urls_of(base: str) -> list[str]:
+        return search_urls(base, questions)
+    results: dict = {"questions": len(questions)}
     with tempfile.TemporaryDirectory() as folder:
         corpus = Path(folder) / "corpus"
         generate_testbed(corpus, args.monographs)
+        index = Path(folder) / "index"
+        started = time.perf_counter()
+        reindex(corpus, index)
+        results["whoosh"] = {"reindex_seconds": round(time.perf_counter() - started, 1),
+                             **served(None, index, urls_of, args.rounds)}
         for size in (1, 3):
             cluster = TypesenseCluster.create(Path(folder) / f"cluster{size}", size).start()
             try:
-                results[f"{size}_node"] = measure(cluster, corpus, questions, args.rounds)
+                results[f"typesense_{size}_node"] = {
+                    **synced(cluster, corpus),
+                    **served(settings_of(cluster), None, urls_of, args.rounds)}
                 if size == 3:
-                    results["3_node_leader_killed"] = measure(cluster, corpus, questions, 1,
-                                                              kill_leader=True)
+                    results["typesense_3_node_leader_killed"] = leader_killed(cluster,
+                                                                              urls_of)
             finally:
                 cluster.stop()
+    reference = results["whoosh"]["median"]
+    for figures in results.values():
+        if isinstance(figures, dict) and "median" in figures:
+            figures["median_vs_whoosh"] = round(figures["median"] / reference, 2)
     print(json.dumps(results, indent=2))
 
 

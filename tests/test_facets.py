@@ -1,4 +1,6 @@
-"""Facet counts and totals against a brute-force count over the parsed documents."""
+"""The Whoosh backend's facet counting: its flat list's per-drug cap (``listed``), its
+per-drug and dense counting paths. Counts against the brute force for both backends are
+in tests/test_conformance.py."""
 
 import random
 from collections import Counter

@@ -140,6 +140,7 @@ DRUG = _object({
                        "corpus's reviews.yaml); null when it has not been reviewed."},
 })
 HEALTH = _object({
+    "backend": {"type": "string", "enum": ["whoosh", "typesense"]},
     "status": {"type": "string", "enum": ["ok", "degraded"],
                "description": "degraded: the live generation is damaged, so an older "
                               "intact one is served"},
@@ -157,6 +158,10 @@ HEALTH = _object({
                       "size": {"type": "integer", "minimum": 0}}),
     "disclaimer": STRING,
 })
+# What every backend reports; the rest is the embedded index's own (generations found
+# damaged, searchers, read-ahead, result cache).
+HEALTH["required"] = ["backend", "status", "generation", "documents", "monographs",
+                      "disclaimer"]
 
 SUGGESTIONS = _object({
     "query": STRING,

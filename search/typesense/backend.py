@@ -13,16 +13,19 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
+
+from cachetools import LRUCache
 
 from .. import response
 from ..corpus.sections import SECTION_TYPES
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import EngineUnavailable, IndexNotBuilt
 from ..highlight import highlight_snippet, leading_snippet, stemmed_words
-from ..request import SearchRequest, has_syntax, plain_words
+from ..request import SearchRequest, has_syntax, plain_words, unquote_words
 from ..response import (
     FACET_FIELDS,
+    FACET_LIMIT,
     GROUP_SECTIONS,
     buckets_from_counts,
     drug_group,
@@ -31,20 +34,24 @@ from ..response import (
     search_body,
     suggest_body,
 )
-from ..understand.lexicon import NAMED, PRIMARY, Lexicon
+from ..understand.lexicon import Lexicon
 from ..understand.suggest import Suggester, zero_result_suggestions
 from ..understand.understanding import QueryPlan, understand
 from .analysis import analyzed, stem_word
 from .client import TypesenseClient, TypesenseError
-from .sync import DEFAULT_COLLECTION, QUERY_FIELDS, current_collection
+from .ranking import Pins, named_products, pin_question
+from .sync import DEFAULT_COLLECTION, LITERAL_FIELDS, QUERY_FIELDS, current_collection
 
 ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
-# Values asked of Typesense per facet; we sort them by count then label and show 100.
-# All 10,000 drugs of a large corpus made a search 200+ ms (36 ms with 250). Typesense
-# picks which values to return by count alone, so where more than 250 values tie at
-# the count of the 100th bucket, the 100 shown may be other ties than Whoosh shows.
-MAX_FACET_VALUES = 250
+# Values asked of Typesense per facet: the 100 shown (response.FACET_LIMIT). Each value
+# returned costs Typesense 0.24 about 50 us (it reads a document to name the value):
+# all 10,000 drugs of a large corpus made a search 200+ ms, 250 values 33 ms, 100
+# values 19 ms. Typesense picks the values by count alone, so where values tie at the
+# count of the 100th bucket, the ones shown may be other ties than Whoosh shows (which
+# takes them by label). A selected value beyond them is counted on its own.
+MAX_FACET_VALUES = FACET_LIMIT
 WORD_CACHE_SIZE = 50_000  # "is this word in the index" answers kept per process
+NAMED_SECTIONS_CACHE = 2_000  # named products' sections kept (a few KB each)
 NOTHING = "position:<0"  # a filter no document passes (only unknown values selected)
 
 
@@ -97,12 +104,18 @@ class Reading:
 
 def read_request(request: SearchRequest, generation: Generation, is_word) -> Reading:
     """Literal or syntax queries: the words (a leading minus excludes); otherwise our
-    query understanding rewrites brands, misspelt drugs, lay terms and classes."""
+    query understanding rewrites brands, misspelt drugs, lay terms and classes. A word
+    in quotes is no syntax (search.request.unquote_words)."""
     if not request.q:
         return Reading("*", True)
-    if request.literal or has_syntax(request.q):
-        return Reading(_literal_q(request.q), True)
-    plan = understand(request.q, generation.lexicon, is_word)
+    text = unquote_words(request.q)
+    if request.literal or has_syntax(text):
+        return Reading(_literal_q(text), True)
+    return understood(text, generation, is_word)
+
+
+def understood(text: str, generation: Generation, is_word) -> Reading:
+    plan = understand(text, generation.lexicon, is_word)
     if not plan.content and not plan.recognized:
         sections = ",".join(f"`{kind}`" for kind in plan.intents if kind in SECTION_TYPES)
         return Reading("*", True, f"section:=[{sections}]" if sections else "", plan)
@@ -141,85 +154,60 @@ def _joined(*parts: str | None) -> str:
     return " && ".join(p for p in parts if p)
 
 
-@dataclass(frozen=True)
-class Pins:
-    """The embedded backend's named-drug and intent ranking, carried over as a rerank of
-    Typesense's first WINDOW hits (Typesense 0.24 has no sort expression for it): the
-    monographs of the drugs a question names (their own, not combinations) first, and in
-    them the sections it asks for. Pages inside the window are exact; deeper pages keep
-    Typesense's order."""
+def match_params(reading: Reading, relaxed: bool) -> dict:
+    """q and how it matches: literal words exactly, understood ones with typos; a
+    relaxed search may drop words."""
+    if reading.exact:
+        return {"q": reading.q, "num_typos": 0, "prefix": "false",
+                "drop_tokens_threshold": 0, "typo_tokens_threshold": 0}
+    return {"q": reading.q, "drop_tokens_threshold": 1 if relaxed else 0,
+            "typo_tokens_threshold": 1}
 
-    drugs: frozenset[str] = frozenset()
-    wanted: frozenset[str] = frozenset()  # section types the question asks for
-    window: int = 0  # hits fetched for the rerank (0: none, the page as asked)
 
-    WINDOW = 250  # Typesense's largest page
+def facet_filters(request: SearchRequest, generation: Generation) -> dict[str, str | None]:
+    return {name: facet_filter(name, values, generation.labels)
+            for name, values in request.filters.items()}
 
-    @classmethod
-    def of(cls, plan: QueryPlan | None, request: SearchRequest) -> Pins:
-        if plan is None or request.page * request.per_page > cls.WINDOW:
-            return cls()
-        drugs = frozenset(slug for slug, (role, _, _) in plan.roles.items()
-                          if role in (NAMED, PRIMARY))
-        if not drugs:
-            return cls()
-        return cls(drugs, frozenset(k for k in plan.intents if k in SECTION_TYPES),
-                   cls.WINDOW)
 
-    def __bool__(self) -> bool:
-        return bool(self.window)
+@dataclass
+class Asked:
+    """The searches of one request: ``searches[0]`` ranks the page; ``searches[total]``
+    counts everything with every filter, and the facets without a selection (a flat
+    page counts them itself, a grouped page's ``found`` counts drugs); each facet with
+    a selection is counted again without its own filter (multi-select). Each one has
+    the pinned hits."""
 
-    def _rank(self, hit: dict) -> int:
-        if hit["drug"] not in self.drugs:
-            return 2
-        return 0 if not self.wanted or hit["section"] in self.wanted else 1
+    searches: list[dict]
+    counted: list[str]  # facets counted by searches[total]
+    total: int  # 0 or 1
 
-    def sections(self, hits: list[dict]) -> list[dict]:
-        """Pinned first; stable, so Typesense's order within a rank (and unchanged with
-        no pins: every hit ranks alike)."""
-        return sorted(hits, key=self._rank)
-
-    def groups(self, groups: list[dict]) -> list[dict]:
-        ranked = [drug_group(self.sections(g["sections"])) if g["drug"] in self.drugs else g
-                  for g in groups]
-        return sorted(ranked, key=lambda g: g["drug"] not in self.drugs)
-
-    def page(self, hits: list[dict], request: SearchRequest) -> list[dict]:
-        """The asked page of a reranked window (the hits as they are without one)."""
-        if not self:
-            return hits
-        start = (request.page - 1) * request.per_page
-        return hits[start:start + request.per_page]
+    def facets(self, results: list[dict]) -> list[dict]:
+        return results[self.total:]
 
 
 def build_searches(reading: Reading, request: SearchRequest, generation: Generation,
-                   group: str, relaxed: bool, pins: Pins = Pins()) -> tuple[list[dict], list[str]]:
-    """(multi_search searches, facet counted by each search after the first two).
-    Search 0 ranks the page, search 1 counts everything with every filter; each facet
-    with a selection is counted again without its own filter (multi-select)."""
-    filters = {name: facet_filter(name, values, generation.labels)
-               for name, values in request.filters.items()}
-    common = {"collection": generation.name, "q": reading.q,
-              "query_by": ",".join(QUERY_FIELDS),
-              "query_by_weights": ",".join(str(w) for w in QUERY_FIELDS.values()),
-              "max_facet_values": MAX_FACET_VALUES}
-    if reading.exact:
-        common.update(num_typos=0, prefix="false", drop_tokens_threshold=0,
-                      typo_tokens_threshold=0)
-    else:
-        common.update(drop_tokens_threshold=1 if relaxed else 0, typo_tokens_threshold=1)
+                   group: str, relaxed: bool, pins: Pins) -> Asked:
+    filters = facet_filters(request, generation)
+    fields = {name: weight for name, weight in QUERY_FIELDS.items()
+              if not reading.exact or name in LITERAL_FIELDS}
+    common = {"collection": generation.name, **match_params(reading, relaxed),
+              "query_by": ",".join(fields),
+              "query_by_weights": ",".join(str(w) for w in fields.values()),
+              "max_facet_values": MAX_FACET_VALUES, **pins.param}
     everything = _joined(reading.base_filter, *filters.values())
-    page = {**common, "filter_by": everything,
-            "page": 1 if pins else request.page,
-            "per_page": pins.window if pins else request.per_page, "highlight_fields": "t_body",
+    page = {**common, "filter_by": everything, "page": request.page,
+            "per_page": request.per_page, "highlight_fields": "t_body",
             "exclude_fields": ",".join(QUERY_FIELDS) + ",markdown,monograph,entry",
             "sort_by": ("drug:asc,position:asc" if reading.q == "*"
                         else "_text_match:desc,drug:asc,position:asc")}
+    counted = [name for name, selected in filters.items() if selected is None]
+    facet_by = ",".join(FACET_FIELDS[n] for n in counted)
     if group == "drug":
         page.update(group_by="drug", group_limit=GROUP_SECTIONS)
-    counted = [name for name, selected in filters.items() if selected is None]
-    searches = [page, {**common, "filter_by": everything, "per_page": 0,
-                       "facet_by": ",".join(FACET_FIELDS[n] for n in counted)}]
+        searches = [page, {**common, "filter_by": everything, "per_page": 0,
+                           "facet_by": facet_by}]
+    else:
+        searches = [{**page, "facet_by": facet_by}]
     for name, own in filters.items():
         if own is not None:
             others = [f for other, f in filters.items() if other != name]
@@ -230,26 +218,29 @@ def build_searches(reading: Reading, request: SearchRequest, generation: Generat
             del search["filter_by"]
         if search.get("facet_by") == "":
             del search["facet_by"]
-    return searches, counted
+    return Asked(searches, counted, 0 if len(searches) == 1 or group != "drug" else 1)
 
 
-def facet_buckets(results: list[dict], counted: list[str], request: SearchRequest,
-                  labels: dict) -> dict[str, list[dict]]:
-    """Buckets as search.facets makes them: by count, then label; selected ones listed."""
+def facet_counts(results: list[dict]) -> dict[str, dict[str, int]]:
+    """facet -> value -> count, from the searches that count facets."""
     counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
     fields = {field_name: name for name, field_name in FACET_FIELDS.items()}
     for result in results:
         for facet in result.get("facet_counts", []):
             name = fields[facet["field_name"]]
             counts[name] = {c["value"]: c["count"] for c in facet["counts"]}
-    return {name: buckets_from_counts(counts[name], labels[name], request.filters[name])
-            for name in FACET_FIELDS}
+    return counts
 
 
-def format_hit(hit: dict, generation: Generation) -> dict:
+def format_hit(hit: dict, generation: Generation, words: frozenset[str] = frozenset()
+               ) -> dict:
+    """A result as the API shows it; ``words`` (the query's stems) are marked where
+    Typesense gave no highlights (a pinned hit)."""
     doc = hit["document"]
     stems = frozenset(token for part in hit.get("highlights", [])
                       if part.get("field") == "t_body" for token in part["matched_tokens"])
+    if "text_match" not in hit:
+        stems = words
     snippet = highlight_snippet(doc["body"], stems, stemmed_words(doc["body"], stem_word)) \
         if stems else ""
     return response.result(id=doc["id"], drug=doc["drug"], drug_name=generation.title(doc["drug"]),
@@ -258,8 +249,9 @@ def format_hit(hit: dict, generation: Generation) -> dict:
                   snippet=snippet or leading_snippet(doc["body"]), anchor=doc["anchor"])
 
 
-def format_group(group: dict, generation: Generation) -> dict:
-    return drug_group([format_hit(hit, generation) for hit in group["hits"]])
+def format_group(group: dict, generation: Generation, words: frozenset[str] = frozenset()
+                 ) -> dict:
+    return drug_group([format_hit(hit, generation, words) for hit in group["hits"]])
 
 
 # -- backend ------------------------------------------------------------------------------
@@ -276,6 +268,10 @@ class TypesenseBackend:
         self._checked = 0.0
         self._lock = threading.Lock()
         self._words: dict[tuple[str, str], bool] = {}  # (collection, word) -> in the index
+        self._frequency: dict[str, dict[str, int]] = {}  # collection -> stem -> sections
+        # (collection, named products) -> their sections, for ordering pinned hits
+        self._named_sections: LRUCache[tuple, list[dict]] = LRUCache(NAMED_SECTIONS_CACHE)
+        self._cache_lock = threading.Lock()  # cachetools is not thread-safe
 
     def _current(self, force: bool = False) -> Generation:
         now = time.monotonic()
@@ -337,37 +333,102 @@ class TypesenseBackend:
         return body
 
     def _search(self, generation: Generation, request: SearchRequest) -> dict:
-        reading = read_request(request, generation, lambda w: self._is_word(generation, w))
+        is_word = partial(self._is_word, generation)
+        reading = read_request(request, generation, is_word)
+        notes: list[dict] = []
+        asked, results, group, pins = self._run(reading, request, generation)
+        plain = " ".join(plain_words(request.q))
+        if results[asked.total]["found"] == 0 and reading.plan is None \
+                and not request.literal and plain:
+            # Syntax that finds nothing: the understood reading of its plain words.
+            reading = understood(plain, generation, is_word)
+            asked, results, group, pins = self._run(reading, request, generation)
+            notes.append({"kind": "fallback", "from": request.q, "to": plain})
         plan = reading.plan
-        group = effective_group(request, bool(plan and plan.drugs))
-        pins = Pins.of(plan, request)
-        searches, counted = build_searches(reading, request, generation, group, False, pins)
-        results = self._multi_search(searches)
         relaxed = False
-        if results[1]["found"] == 0 and not reading.exact and len(reading.q.split()) > 1:
-            searches, counted = build_searches(reading, request, generation, group, True,
-                                               pins)
-            results = self._multi_search(searches)
-            relaxed = results[1]["found"] > 0
+        if results[asked.total]["found"] == 0 and not reading.exact \
+                and len(reading.q.split()) > 1:
+            asked = build_searches(reading, request, generation, group, True, pins)
+            results = self._multi_search(asked.searches)
+            relaxed = results[asked.total]["found"] > 0
         page = results[0]
+        words = frozenset(reading.q.split())  # pinned hits have no highlights of their own
         if group == "drug":
-            groups = [format_group(g, generation) for g in page.get("grouped_hits", [])]
-            hits = pins.page(pins.groups(groups), request)
+            hits = [format_group(g, generation, words) for g in page.get("grouped_hits", [])]
             total_groups = page["found"]
         else:
-            found = [format_hit(hit, generation) for hit in page["hits"]]
-            hits = pins.page(pins.sections(found), request)
+            hits = [format_hit(hit, generation, words) for hit in page["hits"]]
             total_groups = None
-        total = results[1]["found"]
+        total = results[asked.total]["found"]
+        counts = facet_counts(asked.facets(results))
+        self._count_selected(counts, asked, request, generation)
         suggestions = zero_result_suggestions(generation.lexicon, generation.title, request.q,
                                               None) if total == 0 and request.q else []
         # Typesense pages through every matching section (no per-drug cap): listed = total.
         return search_body(
             request, results=hits, total=total,
-            facets=facet_buckets(results[1:], counted, request, generation.labels),
+            facets={name: buckets_from_counts(counts[name], generation.labels[name],
+                                              request.filters[name])
+                    for name in FACET_FIELDS},
             group=group, total_groups=total_groups, listed=total, more={},
-            interpretation=plan.interpretation if plan else [], relaxed=relaxed,
+            interpretation=(plan.interpretation if plan else []) + notes, relaxed=relaxed,
             corrected=None, suggestions=suggestions, generation=generation.name)
+
+    def _run(self, reading: Reading, request: SearchRequest, generation: Generation
+             ) -> tuple[Asked, list[dict], str, Pins]:
+        """(searches, their results, group mode, pins) for a reading."""
+        group = effective_group(request, bool(reading.plan and reading.plan.drugs))
+        pins = self._pins(reading, request, generation)
+        asked = build_searches(reading, request, generation, group, False, pins)
+        return asked, self._multi_search(asked.searches), group, pins
+
+    def _count_selected(self, counts: dict[str, dict[str, int]], asked: Asked,
+                        request: SearchRequest, generation: Generation) -> None:
+        """A selected value beyond the MAX_FACET_VALUES returned is still listed with
+        its count: counted here, one search each (with every filter but its facet's)."""
+        missing = [(name, value) for name, values in request.filters.items()
+                   for value in values
+                   if value in generation.labels[name] and value not in counts[name]
+                   and len(counts[name]) >= MAX_FACET_VALUES]
+        if not missing:
+            return
+        own = {FACET_FIELDS[name]: search for search in asked.searches[asked.total:]
+               for name in FACET_FIELDS if search.get("facet_by") == FACET_FIELDS[name]}
+        searches = []
+        for name, value in missing:
+            search = own[FACET_FIELDS[name]]
+            searches.append({key: search[key] for key in search if key not in (
+                "facet_by", "max_facet_values")} | {"filter_by": _joined(
+                    search.get("filter_by"), f"{FACET_FIELDS[name]}:=[`{value}`]")})
+        for (name, value), found in zip(missing, self._multi_search(searches), strict=True):
+            counts[name][value] = found["found"]
+
+    def _pins(self, reading: Reading, request: SearchRequest, generation: Generation
+              ) -> Pins:
+        """The hits to pin (search.typesense.ranking), from at most one multi_search."""
+        known = self._frequency.setdefault(generation.name, {})
+        named = (generation.name, tuple(sorted(named_products(reading.plan))))
+        with self._cache_lock:
+            sections = self._named_sections.get(named)
+        question = pin_question(reading.plan, reading.q, request.page * request.per_page,
+                                known, sections is not None)
+        if question is None:
+            return Pins()
+        everything = _joined(reading.base_filter,
+                             *facet_filters(request, generation).values())
+        searches = question.searches(generation.name, ",".join(QUERY_FIELDS),
+                                     match_params(reading, False), everything)
+        results = self._multi_search(searches) if searches else []
+        if sections is None:
+            sections = question.sections(results)
+            with self._cache_lock:
+                self._named_sections[named] = sections
+        if len(known) >= WORD_CACHE_SIZE:
+            known.clear()  # bounded; a miss costs one small search
+        known.update(question.new_frequencies(results))
+        if len(self._frequency) > 1:  # older generations' counts dropped
+            self._frequency = {generation.name: known}
+        return question.pins(results, sections, known, generation.sections)
 
     def suggest(self, text: str, limit: int = 10) -> dict:
         started = time.perf_counter()

@@ -31,6 +31,10 @@ T = TypeVar("T")
 # as our BM25F boosts; indication and class labels let "hair loss" find its drugs.
 QUERY_FIELDS = {"t_name": 8, "t_heading": 4, "t_section": 3, "t_indications": 2,
                 "t_classes": 2, "t_body": 1}
+# A literal query searches the fields Whoosh's parser searches (search.whoosh.schema's
+# SEARCH_FIELDS): not the indication and class labels, which an understood query
+# reaches through its recognised conditions and classes.
+LITERAL_FIELDS = ("t_name", "t_heading", "t_section", "t_body")
 
 # -- documents ----------------------------------------------------------------------------
 def collection_schema(name: str) -> dict:

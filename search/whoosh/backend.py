@@ -215,7 +215,8 @@ class WhooshBackend:
             except IndexNotBuilt:
                 live = None
             # degraded: serving an older generation because the live one is damaged
-            return {"status": "ok" if snapshot.generation == live else "degraded",
+            return {"backend": "whoosh",
+                    "status": "ok" if snapshot.generation == live else "degraded",
                     "generation": snapshot.generation,
                     "damaged": sorted(self.damaged),
                     "documents": int(snapshot.facets.live.sum()),

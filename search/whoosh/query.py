@@ -11,7 +11,14 @@ from whoosh import qparser, query
 from whoosh.qparser import plugins
 
 from ..request import plain_words
-from ..understand.lexicon import NAMED, PRIMARY, VARIANT
+from ..understand.boosts import (
+    CLASS_BOOST,
+    CONDITION_BOOST,
+    INGREDIENT_BOOST,
+    INTENT_BOOST,
+    RELATED_CONDITION_BOOST,
+    role_boost,
+)
 from .schema import SEARCH_FIELDS, body_analyzer
 
 WORD_QUERY_CACHE = 20_000  # word queries kept per process
@@ -57,20 +64,7 @@ def _without_andnot(q: query.Query) -> query.Query:
 
 
 # -- understood queries ---------------------------------------------------------------
-# Boosts. Term queries on ID/KEYWORD fields score a flat 1.0 times their boost, while
-# BM25F text scores of a few words stay below ~20: a named drug's sections come first,
-# then the section type the reader asks for; a class or condition brings its drugs'
-# sections forward, and the words decide the order within those.
-DRUG_BOOST = 30.0  # the single-ingredient monograph of a named drug
-NAMED_PRODUCT_BOOST = 32.0  # a product named as a whole: its title, a brand of it
-VARIANT_BOOST = 24.0  # another salt, route or form of a named drug
-COMBINED_BOOST = 30.0  # a combination of named drugs, plus up to COMBINED_SHARE_BOOST
-COMBINED_SHARE_BOOST = 6.0  # times the share of its ingredients the query names
-INGREDIENT_BOOST = 4.0  # any product with a named ingredient (shared by those named)
-INTENT_BOOST = 14.0
-CLASS_BOOST = 12.0
-CONDITION_BOOST = 8.0
-RELATED_CONDITION_BOOST = 4.0
+# The boosts (search.understand.boosts) are added to BM25F scores.
 COMMON_WORD_SHARE = 0.25  # a relaxed query drops words found in more sections than this
 MIN_RELAXED_CHARS = 3  # a relaxed query does not rank by "x" alone
 
@@ -160,10 +154,8 @@ def _drug_queries(plan) -> list[query.Query]:
     share = INGREDIENT_BOOST / len(plan.groups) if plan.groups else 0.0
     found = [query.Term("ingredients", ingredient, boost=share)
              for ingredient in sorted({i for ids, _ in plan.groups for i in ids})]
-    targets = {NAMED: NAMED_PRODUCT_BOOST, PRIMARY: DRUG_BOOST, VARIANT: VARIANT_BOOST}
     for slug, (role, fraction, held) in plan.roles.items():
-        target = targets.get(role, COMBINED_BOOST + COMBINED_SHARE_BOOST * fraction)
-        extra = target - share * held
+        extra = role_boost(role, fraction) - share * held
         if extra > 0:
             found.append(query.Term("drug", slug, boost=extra))
     return found

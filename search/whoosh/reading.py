@@ -13,22 +13,17 @@ an ``interpretation`` entry.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as whoosh_query
 
-from ..request import SearchRequest, has_syntax, plain_words
+from ..request import SearchRequest, has_syntax, plain_words, unquote_words
 from ..understand.understanding import QueryPlan, understand
 from .query import build_plan_queries, parse_query, relaxed_query
 from .schema import SEARCH_FIELDS, body_analyzer
 from .snapshot import Snapshot
-
-# A quoted single word is no phrase: readers paste and dictate questions full of them
-# (tramadol "milligrams?", is it safe with "ibuprofen?").
-_QUOTED_WORD_RE = re.compile(r'"\s*([^\s"]+?)\s*"')
 
 _ANALYZER = body_analyzer()
 
@@ -65,12 +60,6 @@ class Outcome:
     def interpretation(self) -> list[dict]:
         plan = self.reading.plan
         return (plan.interpretation if plan else []) + self.notes
-
-
-def unquote_words(text: str) -> str:
-    """Quotes around a single word dropped; an unmatched quote dropped too."""
-    text = _QUOTED_WORD_RE.sub(r"\1", text)
-    return text.replace('"', " ") if text.count('"') % 2 else text
 
 
 def search_words(snapshot: Snapshot, request: SearchRequest, evaluate: Evaluate) -> Outcome:
