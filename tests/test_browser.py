@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from search.whoosh.indexer import reindex
-from tests.conftest import DATA, LiveServer
+from tests.conftest import DATA, ROOT, LiveServer
 from web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -107,7 +107,7 @@ def test_payloads_never_run(page, xss_server, path):
             if "Content Security Policy" in msg.text else None)
     page.goto(xss_server.url + path)
     page.wait_for_load_state("load")
-    for link in page.locator("a").all()[:40]:
+    for link in page.locator("a:visible:not(.skip-link)").all()[:40]:
         link.hover()  # onmouseover payloads
     assert page.evaluate("window.__xss") is None
     assert dialogs == []
@@ -116,9 +116,225 @@ def test_payloads_never_run(page, xss_server, path):
     assert violations == []
 
 
-def test_search_as_you_type_fills_suggestions(page, live_server):
+def test_keyboard_only_journey_from_a_misspelt_brand_to_the_drug_page(page, live_server):
+    """Type a misspelt brand, move to its suggestion with the arrow keys, press Enter:
+    the drug's page. The combobox follows the WAI-ARIA 1.2 pattern on the way."""
     page.goto(live_server.url + "/")
-    page.locator("#q").press_sequentially("warf", delay=30)
-    page.wait_for_selector("#suggestions option", state="attached")  # CSP forbids eval
-    values = page.eval_on_selector_all("#suggestions option", "els => els.map(e => e.value)")
-    assert values[0] == "Warfarin"
+    box = page.locator("#q")
+    assert page.evaluate("document.activeElement.id") == "q"  # focus starts in the box
+    assert box.get_attribute("role") == "combobox"
+    assert box.get_attribute("aria-expanded") == "false"
+    page.keyboard.type("coumdin", delay=25)  # Coumadin, a brand of warfarin, misspelt
+    page.wait_for_selector("#q-suggestions [role=option]")
+    assert box.get_attribute("aria-expanded") == "true"
+    options = page.locator("#q-suggestions [role=option]")
+    assert "Coumadin → Warfarin" in options.first.inner_text()
+    assert "Brand" in options.first.inner_text()
+    page.keyboard.press("ArrowDown")
+    first_id = options.first.get_attribute("id")
+    assert box.get_attribute("aria-activedescendant") == first_id
+    assert options.first.get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.id") == "q"  # focus stays in the box
+    page.keyboard.press("Escape")  # closes the list, keeps the text
+    assert box.get_attribute("aria-expanded") == "false"
+    assert page.locator("#q-suggestions").is_hidden()
+    page.keyboard.type(" ")
+    page.keyboard.press("Backspace")
+    page.wait_for_selector("#q-suggestions [role=option]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/drug/warfarin$"))
+    assert page.locator("h1").inner_text() == "Warfarin"
+
+
+def test_choosing_a_condition_applies_its_facet(page, live_server, client):
+    page.goto(live_server.url + "/")
+    page.keyboard.type("rheumatoid", delay=20)
+    page.wait_for_selector("#q-suggestions [role=option][data-kind=condition]")
+    kinds = page.eval_on_selector_all("#q-suggestions [role=option]",
+                                      "els => els.map(e => e.dataset.kind)")
+    for _ in range(kinds.index("condition") + 1):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"indication="))
+    value = parse_qs(urlparse(page.url).query)["indication"][0]
+    assert page.locator(f".facet[data-facet=indication] input[value='{value}']").is_checked()
+    assert page.inner_text(".summary").startswith(f"{api_total(client, f'indication={value}')} ")
+
+
+def test_stale_suggestions_are_dropped(page, live_server):
+    """An answer for an earlier text never replaces the answer for the current one: the
+    answer for "at" is held back until "warf" has been answered, then let through."""
+    page.goto(live_server.url + "/")
+    held = []
+    page.route(re.compile(r"/api/suggest\?.*q=at(&|$)"), lambda route: held.append(route))
+    with page.expect_request(re.compile(r"/api/suggest\?.*q=at(&|$)")):
+        page.keyboard.type("at")  # Atorvastatin
+    page.keyboard.press("Control+a")
+    page.keyboard.type("warf")
+    page.wait_for_selector("#q-suggestions [role=option]")
+    assert len(held) == 1
+    try:
+        held[0].continue_()  # the page may have cancelled it already (AbortController)
+    except sync_api.Error:
+        pass
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => new Promise((done) => setTimeout(done, 0))")  # its handler ran
+    labels = page.locator("#q-suggestions [role=option] .label").all_inner_texts()
+    assert labels == ["Warfarin"], labels
+
+
+def test_two_indications_ticked_count_as_the_api_does(page, live_server, client):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/?q=dose")
+    values = page.eval_on_selector_all(".facet[data-facet=indication] input",
+                                       "els => els.map(e => e.value)")[:2]
+    assert len(values) == 2
+    for value in values:
+        page.check(f".facet[data-facet=indication] input[value='{value}']")  # JS submits
+        page.wait_for_url(re.compile(f"indication={value}"))
+    query = "q=dose&" + "&".join(f"indication={v}" for v in values)
+    body = client.get(f"/api/search?{query}").get_json()
+    assert page.inner_text(".summary").startswith(f"{body['total']} matching section")
+    for facet in ("drug", "indication", "section"):
+        shown = dict(zip(
+            page.eval_on_selector_all(f".facet[data-facet={facet}] input",
+                                      "els => els.map(e => e.value)"),
+            page.locator(f".facet[data-facet={facet}] .count").all_text_contents(),
+            strict=True))
+        assert shown == {b["value"]: str(b["count"]) for b in body["facets"][facet]}, facet
+    assert "(2 selected)" in page.locator("#filters > summary").inner_text()
+
+
+@pytest.mark.parametrize("width", [360, 640])  # a phone, and 1280 px at 200 % zoom
+def test_phone_layout_results_first_and_filters_behind_a_disclosure(browser, live_server,
+                                                                     width):
+    context = browser.new_context(viewport={"width": width, "height": 740})
+    page = context.new_page()
+    page.goto(live_server.url + "/?q=warfarin&indication=atrial-fibrillation")
+    first = page.locator(".hits > li").first.bounding_box()
+    assert first["y"] + 40 < 740  # the first result is above the fold
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways
+    summary = page.locator("#filters > summary")
+    assert summary.is_visible() and "Filters (1 selected)" in summary.inner_text()
+    assert page.locator(".facet").first.is_hidden()
+    summary.click()
+    assert page.locator(".facet").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+def test_facet_targets_are_at_least_24_px(page, live_server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/?q=dose")
+    boxes = page.locator(".facet .bucket input:visible").all()
+    assert boxes
+    for box in boxes:
+        size = box.bounding_box()
+        assert size["width"] >= 24 and size["height"] >= 24, size
+
+
+def test_the_search_page_works_without_javascript(browser, live_server, client):
+    context = browser.new_context(java_script_enabled=False,
+                                  viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    assert page.locator("#q").get_attribute("role") is None  # a plain search box
+    page.fill("#q", "coumadin")
+    page.press("#q", "Enter")
+    page.wait_for_selector(".hit")
+    assert page.locator(".facet").first.is_visible()  # the sidebar shows without JS
+    more = page.locator(".facet .more-values > summary")
+    if more.count():
+        more.first.click()  # "Show all" is a <details>: no script needed
+    page.check(".facet[data-facet=section] input[value=dosage]")
+    page.click("button.apply")
+    page.wait_for_url(re.compile(r"section=dosage"))
+    assert page.inner_text(".summary").startswith(
+        f"{api_total(client, 'q=coumadin&section=dosage')} matching section")
+    context.close()
+
+
+# -- WCAG 2.2 AA, audited by axe-core (npm, installed by scripts/install-axe) ------------
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa",
+            "best-practice"]
+
+
+@pytest.fixture(scope="module")
+def corpus_server(corpus_backend):
+    """The app over the bundled corpus (64 monographs: long facet lists)."""
+    app = create_app({"TESTING": True, "INDEX_DIR": str(corpus_backend.index_dir)})
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def audited(browser):
+    """A page that may run axe: the test injects it, which the site's CSP would refuse."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must install axe-core (scripts/install-axe)")
+        pytest.skip("axe-core is not installed (scripts/install-axe)")
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+def axe_violations(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                          ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact,"
+                          " nodes: v.nodes.length, target: v.nodes[0].target})))", AXE_TAGS)
+    return found
+
+
+@pytest.mark.parametrize("path, search_page", [
+    ("/", True),
+    ("/?q=warfarin+dose", True),
+    ("/?q=pain&indication=rheumatoid-arthritis&indication=osteoarthritis&section=dosage", True),
+    ("/?q=qqqzzzx", True),
+    ("/drug/warfarin", False),
+])
+@pytest.mark.parametrize("width", [1280, 360])
+def test_axe_finds_no_serious_violation(audited, corpus_server, path, search_page, width):
+    page = audited.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(corpus_server.url + path)
+    found = axe_violations(page)
+    blocking = {"serious", "critical"} | ({"moderate"} if search_page else set())
+    assert [v for v in found if v["impact"] in blocking] == [], found
+    assert page.locator("h1").count() == 1
+    page.close()
+
+
+def test_axe_is_able_to_find_violations(audited, corpus_server):
+    """The audit is no formality: a page broken on purpose fails it."""
+    page = audited.new_page()
+    page.goto(corpus_server.url + "/?q=dose")
+    page.evaluate("""() => {
+        document.querySelector('h1').remove();
+        document.querySelector('.facet input').style.width = '10px';
+        document.querySelector('.facet input').style.height = '10px';
+        document.querySelector('label[for=q]').remove();
+        document.querySelector('#q').removeAttribute('placeholder');
+    }""")
+    ids = {v["id"] for v in axe_violations(page)}
+    assert {"page-has-heading-one", "label"} <= ids, ids
+    page.close()
+
+
+def test_keyboard_focus_is_visible_and_the_skip_link_leads_to_the_results(page,
+                                                                          corpus_server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(corpus_server.url + "/?q=warfarin")
+    assert page.evaluate("document.activeElement.id") == "q"  # autofocus
+    page.keyboard.press("Shift+Tab")  # the site's name
+    page.keyboard.press("Shift+Tab")  # the skip link, first on the page
+    skip = page.locator(".skip-link")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert skip.is_visible() and skip.bounding_box()["y"] >= 0
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "results"

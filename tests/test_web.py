@@ -1,5 +1,6 @@
 """The Flask app through its test client: JSON contract, pages, errors, escaping."""
 
+import re
 import shutil
 
 import pytest
@@ -222,3 +223,72 @@ def test_payloads_are_shown_as_text(xss_client):
     assert "&lt;div onclick=" in html
     search_html = xss_client.get("/?q=alertword").get_data(as_text=True)
     assert "&lt;script&gt;" in search_html
+
+
+# -- browser integration: OpenSearch ---------------------------------------------------------
+OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+
+
+def test_opensearch_description_is_linked_from_every_page(client):
+    import xml.etree.ElementTree as ElementTree
+
+    for path in ("/", "/?q=dose", "/drug/warfarin", "/no-such-page"):
+        page = client.get(path).get_data(as_text=True)
+        assert ('<link rel="search" type="application/opensearchdescription+xml" '
+                'title="Monograph Search"') in page, path
+    response = client.get("/opensearch.xml", base_url="http://search.example.org")
+    assert response.status_code == 200
+    assert response.mimetype == "application/opensearchdescription+xml"
+    root = ElementTree.fromstring(response.data)
+    assert root.find(f"{OPENSEARCH}ShortName").text == "Monograph Search"
+    templates = {url.get("type"): url.get("template") for url in root.iter(f"{OPENSEARCH}Url")}
+    assert templates["text/html"] == "http://search.example.org/?q={searchTerms}"
+    assert templates["application/x-suggestions+json"] == \
+        "http://search.example.org/api/suggest?format=opensearch&q={searchTerms}"
+
+
+def test_opensearch_uses_the_public_url_and_escapes_the_host(built):
+    import xml.etree.ElementTree as ElementTree
+
+    app = create_app({"TESTING": True, "INDEX_DIR": str(built[1]),
+                      "PUBLIC_URL": "https://drugs.example.org/search/"})
+    xml = app.test_client().get("/opensearch.xml").data
+    root = ElementTree.fromstring(xml)
+    assert root.find(f"{OPENSEARCH}Url").get("template") == \
+        "https://drugs.example.org/search/?q={searchTerms}"
+    plain = create_app({"TESTING": True, "INDEX_DIR": str(built[1])}).test_client()
+    hostile = plain.get("/opensearch.xml", headers={"Host": 'x.org"><a'}).data
+    assert b'"><a' not in hostile
+
+
+def test_suggestions_in_the_opensearch_format(client):
+    body = client.get("/api/suggest?q=war&limit=5").get_json()
+    response = client.get("/api/suggest?q=war&limit=5&format=opensearch",
+                          base_url="http://search.example.org")
+    assert response.status_code == 200
+    assert response.mimetype == "application/x-suggestions+json"
+    query, completions, descriptions, urls = response.get_json()
+    assert query == "war"
+    assert completions == [item["query"] for item in body["suggestions"]] and completions
+    assert len(descriptions) == len(urls) == len(completions)
+    assert urls[completions.index("Warfarin")] == "http://search.example.org/drug/warfarin"
+
+
+def test_an_unknown_suggestion_format_is_400(client):
+    response = client.get("/api/suggest?q=war&format=xml")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "format must be json or opensearch"
+
+
+def test_a_combinations_repeated_sections_are_told_apart(tmp_path):
+    """A combination repeating its headings per ingredient: each result line says which
+    part it belongs to, so no two lines of a page read the same."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DATA / "formats" / "repeated-parts.md", corpus)
+    assert reindex(corpus, tmp_path / "index").errors == []
+    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "index")})
+    page = app.test_client().get("/?q=usage&group=none").get_data(as_text=True)
+    lines = re.findall(r'class="hit-title"[^>]*>(.*?)</a>', page, re.S)
+    assert len(lines) >= 2 and len(set(lines)) == len(lines), lines
+    assert any("(Alphadol)" in line for line in lines)

@@ -53,6 +53,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         TYPESENSE_URL=typesense_nodes_from_env(),  # one node, or a cluster's nodes
         TYPESENSE_KEY=os.environ.get("MONOSEARCH_TYPESENSE_KEY", ""),
         TYPESENSE_COLLECTION=os.environ.get("MONOSEARCH_TYPESENSE_COLLECTION", "monographs"),
+        # The site's public address (https://host[/prefix]) for /opensearch.xml, whose
+        # URLs must be absolute; unset, the address of the request is used.
+        PUBLIC_URL=os.environ.get("MONOSEARCH_PUBLIC_URL", ""),
     )
     if test_config:
         app.config.update(test_config)

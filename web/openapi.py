@@ -199,10 +199,26 @@ def openapi_document() -> dict:
                      "schema": {"type": "string", "maxLength": MAX_SUGGEST_CHARS}},
                     {"name": "limit", "in": "query", "required": False,
                      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
-                                "default": DEFAULT_SUGGESTIONS}}],
-                "responses": {"200": _json("Suggestions", "Matching names, best first."),
+                                "default": DEFAULT_SUGGESTIONS}},
+                    {"name": "format", "in": "query", "required": False,
+                     "description": "opensearch: the OpenSearch suggestions format (query, "
+                                    "completions, descriptions, URLs), for browsers.",
+                     "schema": {"type": "string", "enum": ["json", "opensearch"],
+                                "default": "json"}}],
+                "responses": {"200": {
+                    "description": "Matching names, best first.",
+                    "content": {
+                        "application/json": {"schema": _ref("Suggestions")},
+                        "application/x-suggestions+json": {"schema": {
+                            "type": "array", "minItems": 4, "maxItems": 4}}}},
                               "400": _json("Error", "A parameter is invalid."),
                               "414": TOO_LONG, "503": UNAVAILABLE}}},
+            "/opensearch.xml": {"get": {
+                "summary": "OpenSearch 1.1 description (add the site to a browser)",
+                "responses": {"200": {"description": "The description.", "content": {
+                    "application/opensearchdescription+xml": {
+                        "schema": {"type": "string"}}}},
+                              "414": _html("The URL is too long.")}}},
             "/api/drugs/{slug}": {"get": {
                 "summary": "One monograph as indexed",
                 "parameters": [SLUG],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from urllib.parse import urlencode
@@ -25,6 +26,7 @@ FACET_TITLES = {"drug": "Drug", "indication": "Indication", "section": "Section"
 FACET_PARAMS = {"drug": "drug", "indication": "indication", "section": "section",
                 "class": "drug_class"}  # facet name -> query-string parameter
 PAGE_LINKS = 9  # page numbers shown around the current page
+TOP_VALUES = 8  # facet values shown before "Show all" (selected ones always shown)
 MAX_FACET_LINK_CHARS = 1000  # a longer facet toggle is a checkbox without a link
 # What a 503 says when no index is loaded: the API, /healthz, the HTML pages.
 API_UNAVAILABLE = "the search index is not available yet"
@@ -33,6 +35,9 @@ PAGE_UNAVAILABLE = "The search index is not available yet."
 ENGINE_UNAVAILABLE = ("the search engine cannot answer now (no Typesense node reachable, or "
                       "the cluster has lost its quorum); try again shortly")
 JSON_PATHS = ("/healthz", "/openapi.json")  # JSON outside /api/
+SUGGEST_FORMATS = ("json", "opensearch")
+SUGGESTION_KINDS = {"drug": "Drug", "brand": "Brand", "condition": "Condition",
+                    "class": "Drug class"}
 
 
 def _backend():
@@ -66,7 +71,46 @@ def api_search():
 @blueprint.get("/api/suggest")
 def api_suggest():
     suggest_request = SuggestRequest.from_params(request.args.get)
-    return jsonify(_backend().suggest(suggest_request.q, suggest_request.limit))
+    answer = request.args.get("format", "json")
+    if answer not in SUGGEST_FORMATS:
+        raise BadRequest("format must be json or opensearch")
+    body = _backend().suggest(suggest_request.q, suggest_request.limit)
+    if answer == "opensearch":
+        return current_app.response_class(
+            json.dumps(_opensearch_suggestions(body)),
+            mimetype="application/x-suggestions+json")
+    return jsonify(body)
+
+
+@blueprint.get("/opensearch.xml")
+def opensearch_description():
+    """OpenSearch 1.1 description, so a browser can add the site as a search engine."""
+    xml = render_template("opensearch.xml", root=_public_root())
+    return current_app.response_class(xml, mimetype="application/opensearchdescription+xml")
+
+
+def _public_root() -> str:
+    """The site's absolute address for OpenSearch (which needs absolute URLs):
+    MONOSEARCH_PUBLIC_URL when set, as a deployment behind a proxy should; otherwise
+    the address this request came to."""
+    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+
+
+def _opensearch_suggestions(body: dict) -> list:
+    """The OpenSearch suggestions format: [query, completions, descriptions, URLs]."""
+    root = _public_root()
+    items = body["suggestions"]
+    return [body["query"], [item["query"] for item in items],
+            [f"{SUGGESTION_KINDS[item['kind']]}: {item['label']}" for item in items],
+            [root + _suggestion_target(item) for item in items]]
+
+
+def _suggestion_target(item: dict) -> str:
+    """Where choosing a suggestion leads: a drug's page, or the facet it names."""
+    if item["kind"] in ("drug", "brand"):
+        return url_for("monosearch.drug_page", slug=item["value"])
+    param = "indication" if item["kind"] == "condition" else "drug_class"
+    return url_for("monosearch.search_page", **{param: item["value"]})
 
 
 @blueprint.get("/api/drugs/<slug>")
@@ -109,6 +153,8 @@ def search_page():
     body = run_search(request.args, default_group="auto")
     return render_template("search.html", state=state, body=body, error=None,
                            facets=_facet_view(body, state), pages=_pages(body, state),
+                           selected_count=sum(b["selected"] for buckets in
+                                              body["facets"].values() for b in buckets),
                            titles=FACET_TITLES, params=FACET_PARAMS,
                            section_labels={k: v[0] for k, v in SECTION_TYPES.items()},
                            literal_url=search_url(state, literal="1", page=1),
@@ -181,12 +227,14 @@ def search_url(state: dict, **changes) -> str:
 
 
 def _facet_view(body: dict, state: dict) -> dict:
-    """Facet buckets with the URL that toggles each value (page reset to 1)."""
+    """Per facet, the buckets shown at once (the TOP_VALUES most frequent and every
+    selected one) and the rest (behind "Show all"), each with the URL that toggles its
+    value (page reset to 1)."""
     view = {}
     for name, buckets in body["facets"].items():
         param = FACET_PARAMS[name]
         chosen = state[param]
-        view[name] = []
+        shown = []
         for bucket in buckets:
             url = search_url(state, page=1, **{param: (
                 [v for v in chosen if v != bucket["value"]] if bucket["selected"]
@@ -194,8 +242,10 @@ def _facet_view(body: dict, state: dict) -> dict:
             # Every link repeats the query: with a long one (500 characters of three
             # bytes), hundreds of them made a 1.2 MB page. The checkbox and the Apply
             # button still toggle the value.
-            view[name].append({**bucket, "toggle_url": url if len(url) <= MAX_FACET_LINK_CHARS
-                               else None})
+            shown.append({**bucket, "toggle_url": url if len(url) <= MAX_FACET_LINK_CHARS
+                          else None})
+        top = [b for n, b in enumerate(shown) if n < TOP_VALUES or b["selected"]]
+        view[name] = {"top": top, "rest": [b for b in shown if b not in top]}
     return view
 
 
@@ -219,11 +269,9 @@ def _pages(body: dict, state: dict) -> dict:
 
 
 def _suggestion_url(state: dict, suggestion: dict) -> str:
-    if suggestion["kind"] == "drug":
-        return url_for("monosearch.drug_page", slug=suggestion["value"])
-    if suggestion["kind"] == "class":
-        return search_url({"q": ""}, drug_class=[suggestion["value"]])
-    return search_url(state, q=suggestion["value"], page=1)
+    if suggestion["kind"] in SUGGESTION_KINDS:
+        return _suggestion_target(suggestion)
+    return search_url(state, q=suggestion["value"], page=1)  # a spelling
 
 
 # -- errors ----------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class Generation:
 
     @cached_property
     def suggester(self) -> Suggester:
-        return Suggester(self.monographs, self.lexicon.vocabulary)
+        return Suggester(self.monographs, self.lexicon.vocabulary, self.lexicon.correct)
 
 
 def load_generation(client: TypesenseClient, name: str, vocabulary: Vocabulary) -> Generation:

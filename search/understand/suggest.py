@@ -2,7 +2,9 @@
 
 Drug names, brands, and the conditions and classes present in the index, each findable
 by the start of any of its words ("arth" finds "Rheumatoid arthritis"). One sorted list
-per generation and a binary search: microseconds a keystroke.
+per generation and a binary search: microseconds a keystroke. When the words as typed
+start too few names, a misspelt last word is corrected as the query reader corrects
+drug names ("lipitr" suggests Lipitor), and the names it starts follow.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ class Suggestion:
 
 
 class Suggester:
-    def __init__(self, monographs: dict[str, dict], vocabulary: Vocabulary):
+    def __init__(self, monographs: dict[str, dict], vocabulary: Vocabulary,
+                 correct: Callable[[str], str | None] | None = None):
+        self.correct = correct  # a misspelt drug name -> the name meant (Lexicon.correct)
         items: set[Suggestion] = set()
         indications, classes = set(), set()
         for slug, entry in monographs.items():
@@ -68,7 +72,17 @@ class Suggester:
         self._entries = entries
 
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
-        prefix = " ".join(tokenize(text))
+        words = tokenize(text)
+        result = self._starting(" ".join(words), limit)
+        if len(result) < limit and words and self.correct is not None:
+            fixed = self.correct(words[-1])
+            if fixed and fixed != words[-1]:
+                more = self._starting(" ".join([*words[:-1], fixed]), limit)
+                result += [item for item in more if item not in result][:limit - len(result)]
+        return result
+
+    def _starting(self, prefix: str, limit: int) -> list[Suggestion]:
+        """Names with a word starting ``prefix``, best first."""
         if not prefix:
             return []
         found: list[tuple] = []
