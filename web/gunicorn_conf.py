@@ -17,3 +17,6 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 timeout = 30  # a request that runs longer is a bug: the worker is replaced
 graceful_timeout = 10
+# gunicorn 24+ opens a control socket in ~/.gunicorn by default; the service has no use
+# for it, and a server should not write into the home folder (older gunicorns ignore it).
+control_socket_disable = True
