@@ -218,7 +218,7 @@ def build_searches(reading: Reading, request: SearchRequest, generation: Generat
             del search["filter_by"]
         if search.get("facet_by") == "":
             del search["facet_by"]
-    return Asked(searches, counted, 0 if len(searches) == 1 or group != "drug" else 1)
+    return Asked(searches, counted, 1 if group == "drug" else 0)
 
 
 def facet_counts(results: list[dict]) -> dict[str, dict[str, int]]:
@@ -392,8 +392,8 @@ class TypesenseBackend:
                    and len(counts[name]) >= MAX_FACET_VALUES]
         if not missing:
             return
-        own = {FACET_FIELDS[name]: search for search in asked.searches[asked.total:]
-               for name in FACET_FIELDS if search.get("facet_by") == FACET_FIELDS[name]}
+        # Each selected facet is counted by a search of its own (build_searches).
+        own = {search["facet_by"]: search for search in asked.searches[asked.total + 1:]}
         searches = []
         for name, value in missing:
             search = own[FACET_FIELDS[name]]
