@@ -410,8 +410,10 @@ class TypesenseBackend:
         named = (generation.name, tuple(sorted(named_products(reading.plan))))
         with self._cache_lock:
             sections = self._named_sections.get(named)
+        filtered = any(request.filters.values())  # pinned sections may be filtered out
         question = pin_question(reading.plan, reading.q, request.page * request.per_page,
-                                known, sections is not None)
+                                known, None if sections is None else
+                                0 if filtered else len(sections))
         if question is None:
             return Pins()
         everything = _joined(reading.base_filter,
