@@ -18,7 +18,6 @@ from functools import cached_property, partial
 from cachetools import LRUCache
 
 from .. import response
-from ..corpus.sections import SECTION_TYPES
 from ..corpus.vocabulary import Vocabulary, default_vocabulary
 from ..errors import EngineUnavailable, IndexNotBuilt
 from ..highlight import highlight_snippet, leading_snippet, stemmed_words
@@ -39,7 +38,7 @@ from ..understand.suggest import Suggester, zero_result_suggestions
 from ..understand.understanding import QueryPlan, understand
 from .analysis import analyzed, stem_word
 from .client import TypesenseClient, TypesenseError
-from .ranking import Pins, named_products, pin_question
+from .ranking import Pins, any_of, count_search, named_products, pin_question, wanted_sections
 from .sync import DEFAULT_COLLECTION, LITERAL_FIELDS, QUERY_FIELDS, current_collection
 
 ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
@@ -50,7 +49,7 @@ ALIAS_CHECK_SECONDS = 1.0  # how stale the alias -> collection lookup may be
 # count of the 100th bucket, the ones shown may be other ties than Whoosh shows (which
 # takes them by label). A selected value beyond them is counted on its own.
 MAX_FACET_VALUES = FACET_LIMIT
-WORD_CACHE_SIZE = 50_000  # "is this word in the index" answers kept per process
+WORD_CACHE_SIZE = 50_000  # document counts of words kept per process
 NAMED_SECTIONS_CACHE = 2_000  # named products' sections kept (a few KB each)
 NOTHING = "position:<0"  # a filter no document passes (only unknown values selected)
 
@@ -117,8 +116,8 @@ def read_request(request: SearchRequest, generation: Generation, is_word) -> Rea
 def understood(text: str, generation: Generation, is_word) -> Reading:
     plan = understand(text, generation.lexicon, is_word)
     if not plan.content and not plan.recognized:
-        sections = ",".join(f"`{kind}`" for kind in plan.intents if kind in SECTION_TYPES)
-        return Reading("*", True, f"section:=[{sections}]" if sections else "", plan)
+        sections = wanted_sections(plan)
+        return Reading("*", True, any_of("section", sections) if sections else "", plan)
     # Each named thing by its generic name or label (the last alternative), the other
     # words, and words that say which section is wanted ("dose" is a dosage keyword).
     words = [alternatives[-1] for alternatives in plan.texts]
@@ -147,7 +146,7 @@ def facet_filter(name: str, values: tuple[str, ...], labels: dict) -> str | None
     known = [v for v in values if v in labels[name]]
     if not known:
         return NOTHING
-    return f"{FACET_FIELDS[name]}:=[{','.join(f'`{v}`' for v in known)}]"
+    return any_of(FACET_FIELDS[name], known)
 
 
 def _joined(*parts: str | None) -> str:
@@ -267,8 +266,9 @@ class TypesenseBackend:
         self._generation: Generation | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
-        self._words: dict[tuple[str, str], bool] = {}  # (collection, word) -> in the index
-        self._frequency: dict[str, dict[str, int]] = {}  # collection -> stem -> sections
+        # collection -> words (stems, space-separated) -> sections holding them all:
+        # whether a word is in the index, and the IDF of a pinned section's words
+        self._counts: dict[str, dict[str, int]] = {}
         # (collection, named products) -> their sections, for ordering pinned hits
         self._named_sections: LRUCache[tuple, list[dict]] = LRUCache(NAMED_SECTIONS_CACHE)
         self._cache_lock = threading.Lock()  # cachetools is not thread-safe
@@ -300,19 +300,23 @@ class TypesenseBackend:
 
     def _is_word(self, generation: Generation, word: str) -> bool:
         """Does any section contain the word? (decides whether to spell-correct it)"""
-        stems = analyzed(word).split()
+        stems = " ".join(analyzed(word).split())
         if len(word) < 3 or not stems:
             return True
-        key = (generation.name, word)
-        if key not in self._words:
-            found = self._multi_search([{
-                "collection": generation.name, "q": " ".join(stems), "per_page": 0,
-                "query_by": ",".join(QUERY_FIELDS), "num_typos": 0, "prefix": "false",
-                "drop_tokens_threshold": 0}])[0]["found"]
-            if len(self._words) >= WORD_CACHE_SIZE:
-                self._words.clear()  # bounded; a miss costs one small request
-            self._words[key] = found > 0
-        return self._words[key]
+        known = self._known_counts(generation)
+        if stems not in known:
+            known[stems] = self._multi_search([count_search(
+                generation.name, stems, ",".join(QUERY_FIELDS))])[0]["found"]
+        return known[stems] > 0
+
+    def _known_counts(self, generation: Generation) -> dict[str, int]:
+        """The generation's document counts, as far as asked; older generations' are
+        dropped, and the whole is bounded (a miss costs one small search)."""
+        known = self._counts.get(generation.name)
+        if known is None or len(known) >= WORD_CACHE_SIZE:
+            known = {}
+            self._counts = {generation.name: known}
+        return known
 
     def health(self) -> dict:
         generation = self._current(force=True)
@@ -399,14 +403,14 @@ class TypesenseBackend:
             search = own[FACET_FIELDS[name]]
             searches.append({key: search[key] for key in search if key not in (
                 "facet_by", "max_facet_values")} | {"filter_by": _joined(
-                    search.get("filter_by"), f"{FACET_FIELDS[name]}:=[`{value}`]")})
+                    search.get("filter_by"), any_of(FACET_FIELDS[name], [value]))})
         for (name, value), found in zip(missing, self._multi_search(searches), strict=True):
             counts[name][value] = found["found"]
 
     def _pins(self, reading: Reading, request: SearchRequest, generation: Generation
               ) -> Pins:
         """The hits to pin (search.typesense.ranking), from at most one multi_search."""
-        known = self._frequency.setdefault(generation.name, {})
+        known = self._known_counts(generation)
         named = (generation.name, tuple(sorted(named_products(reading.plan))))
         with self._cache_lock:
             sections = self._named_sections.get(named)
@@ -425,11 +429,7 @@ class TypesenseBackend:
             sections = question.sections(results)
             with self._cache_lock:
                 self._named_sections[named] = sections
-        if len(known) >= WORD_CACHE_SIZE:
-            known.clear()  # bounded; a miss costs one small search
         known.update(question.new_frequencies(results))
-        if len(self._frequency) > 1:  # older generations' counts dropped
-            self._frequency = {generation.name: known}
         return question.pins(results, sections, known, generation.sections)
 
     def suggest(self, text: str, limit: int = 10) -> dict:
@@ -444,7 +444,7 @@ class TypesenseBackend:
             return None
         found = self._multi_search([{
             "collection": generation.name, "q": "*", "query_by": "t_body",
-            "filter_by": f"drug:=[`{slug}`]", "sort_by": "position:asc", "per_page": 250,
+            "filter_by": any_of("drug", [slug]), "sort_by": "position:asc", "per_page": 250,
             "exclude_fields": ",".join(QUERY_FIELDS)}])[0]
         documents = [hit["document"] for hit in found["hits"]]
         return monograph_body(slug, entry["title"], generation.heads.get(slug, {}),

@@ -43,6 +43,19 @@ K1 = 1.2
 B = 0.75
 
 
+def any_of(field: str, values) -> str:
+    """filter_by: the field holds one of the values (backquoted, as slugs may hold
+    filter syntax characters such as '-')."""
+    return f"{field}:=[{','.join(f'`{value}`' for value in values)}]"
+
+
+def count_search(collection: str, q: str, fields: str) -> dict:
+    """A multi_search search whose ``found`` is the number of sections holding every
+    word of ``q`` exactly (no typos, no prefixes, no word dropped)."""
+    return {"collection": collection, "q": q, "query_by": fields, "num_typos": 0,
+            "prefix": "false", "drop_tokens_threshold": 0, "per_page": 0}
+
+
 @dataclass(frozen=True)
 class Pins:
     ids: tuple[str, ...] = ()
@@ -103,20 +116,16 @@ class PinQuestion:
         """``match``: the page search's q and typo settings; ``filter_by``: its filter."""
         searches = []
         if self.products and self.fetch:
-            named = ",".join(f"`{slug}`" for slug in self.products)
             searches.append({"collection": collection, "q": "*", "query_by": fields,
-                             "filter_by": f"drug:=[{named}]", "per_page": LIMIT,
+                             "filter_by": any_of("drug", self.products), "per_page": LIMIT,
                              "sort_by": "position:asc",
                              "include_fields": ",".join(["id", "drug", "section",
                                                          *FIELD_WEIGHTS])})
-        searches += [{"collection": collection, "q": stem, "query_by": fields,
-                      "num_typos": 0, "prefix": "false", "drop_tokens_threshold": 0,
-                      "per_page": 0} for stem in self.counted]
+        searches += [count_search(collection, stem, fields) for stem in self.counted]
         if self.intent_hits:
-            kinds = ",".join(f"`{kind}`" for kind in self.wanted)
             searches.append({**match, "collection": collection, "query_by": fields,
                              "filter_by": " && ".join(
-                                 p for p in (filter_by, f"section:=[{kinds}]") if p),
+                                 p for p in (filter_by, any_of("section", self.wanted)) if p),
                              "per_page": self.intent_hits, "include_fields": "id",
                              "highlight_fields": "none"})
         return searches
@@ -139,10 +148,8 @@ class PinQuestion:
         answers added, see ``new_frequencies``); ``documents``: sections in all."""
         ids: list[str] = []
         if self.products:
-            every = set(self.stems) | {stem for alternatives in self.names
-                                       for stems in alternatives for stem in stems}
             idf = {stem: 1.0 + math.log(documents / (frequency.get(stem, 0) + 1))
-                   for stem in every}
+                   for stem in every_stem(self.stems, self.names)}
             scored = []
             for n, (doc, stem_scores) in enumerate(zip(sections, bm25f(sections, idf),
                                                        strict=True)):
@@ -156,7 +163,6 @@ class PinQuestion:
                     if doc_id not in chosen]
         return Pins(tuple(ids[:LIMIT]))
 
-
     def _words(self, scores: Mapping[str, float]) -> float:
         """The words' part of a section's score, as Whoosh's query adds it up: the
         ranking words each; the names (the best of each one's spellings) only where
@@ -169,6 +175,12 @@ class PinQuestion:
         if all(stem in scores for stem in self.stems) and None not in names:
             total += sum(names)
         return total
+
+
+def every_stem(stems: list[str], names: list[list[list[str]]]) -> list[str]:
+    """The ranking words' stems and every spelling's of every name, each once."""
+    return list(dict.fromkeys(stems + [stem for alternatives in names
+                                       for spelling in alternatives for stem in spelling]))
 
 
 def bm25f(sections: list[dict], idf: Mapping[str, float]) -> list[dict[str, float]]:
@@ -197,10 +209,10 @@ def pin_question(plan: QueryPlan | None, q: str, stop: int, known: Mapping[str, 
     """What to ask before a page ending at hit ``stop`` (None: nothing to pin).
     ``known``: stem -> document count, as far as known; ``sections``: how many sections
     the named products have that the page may show, when known (None: not fetched)."""
+    if plan is None:
+        return None
     products = named_products(plan)
     wanted = wanted_sections(plan)
-    if plan is None or (not products and not wanted):
-        return None
     stems = rank_words(plan) if products else []
     names = name_stems(plan) if products else []
     # The matches of the type asked for are pinned only where Typesense's own order
@@ -212,7 +224,6 @@ def pin_question(plan: QueryPlan | None, q: str, stop: int, known: Mapping[str, 
         and not fills_page else 0
     if not products and not intent_hits:
         return None
-    every = dict.fromkeys(stems + [stem for alternatives in names for stems_ in alternatives
-                                   for stem in stems_])
-    return PinQuestion(products, wanted, stems, names, [s for s in every if s not in known],
+    return PinQuestion(products, wanted, stems, names,
+                       [s for s in every_stem(stems, names) if s not in known],
                        intent_hits, sections is None)
