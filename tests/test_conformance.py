@@ -370,7 +370,12 @@ def test_holdout_consumer_questions(engine):
 @pytest.mark.parametrize("query, message", [
     ("page=abc", "page must be an integer"),
     ("page=0", "page must be between"),
+    ("page=-3", "page must be between"),
+    ("page=1.5", "page must be an integer"),
+    ("page=99999999999999999999", "page must be between"),
+    ("per_page=0", "per_page must be between"),
     ("per_page=101", "per_page must be between"),
+    ("per_page=x", "per_page must be an integer"),
     ("page=2000&per_page=100", "page * per_page"),
     ("q=" + "a" * 501, "q is longer than 500"),
     ("drug=" + "d" * 201, "longer than 200"),
