@@ -242,8 +242,11 @@ def test_the_search_page_works_without_javascript(browser, live_server, client):
     assert page.locator("#q").get_attribute("role") is None  # a plain search box
     page.fill("#q", "coumadin")
     page.press("#q", "Enter")
+    # The form's navigation is done when the new page has loaded with its stylesheet
+    # (a CI run once looked between the results and the style).
+    page.wait_for_url(re.compile(r"q=coumadin"), wait_until="load")
     page.wait_for_selector(".hit")
-    assert page.locator(".facet").first.is_visible()  # the sidebar shows without JS
+    sync_api.expect(page.locator(".facet").first).to_be_visible()  # shown without JS
     more = page.locator(".facet .more-values > summary")
     if more.count():
         more.first.click()  # "Show all" is a <details>: no script needed
