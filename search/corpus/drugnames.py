@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import metadata, resources
+from importlib import metadata, util
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -290,10 +290,14 @@ def load_dictionary(cache_dir: Path | None = None) -> DrugDictionary:
 
 
 def read_dictionary_file() -> dict:
-    """The package's own data file, read as the package reads it. Importing the package
-    instead would also build its fuzzy-match tables and import its network helpers
-    (structures, OMOP ids), none of which we use."""
-    source = resources.files(DICTIONARY_MODULE) / DICTIONARY_FILE
+    """The package's own data file, read as the package reads it, found without
+    importing the package: its import builds fuzzy-match tables (3 s) and imports
+    network helpers (structures, OMOP ids), none of which we use. (importlib.resources
+    would import it.)"""
+    spec = util.find_spec(DICTIONARY_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{DICTIONARY_PACKAGE} is not installed")
+    source = Path(next(iter(spec.submodule_search_locations))) / DICTIONARY_FILE
     return pickle.loads(bz2.decompress(source.read_bytes()))  # noqa: S301 - installed data
 
 
