@@ -16,9 +16,12 @@ from werkzeug.serving import make_server
 from search.whoosh.indexer import reindex
 from web import create_app
 
-# Modules that take longest run first: under pytest-xdist (--dist loadfile) a long module
-# handed out last would leave the other worker idle at the end.
-LONGEST_FIRST = ("test_reliability.py", "test_testbed.py", "test_contract.py")
+# Modules that take longest run first (measured with --durations): under pytest-xdist
+# (--dist loadfile --no-loadscope-reorder) a long module handed out last would leave the
+# other worker idle at the end. (xdist's own order is by number of tests.)
+LONGEST_FIRST = ("test_cluster.py", "test_reliability.py", "test_browser.py",
+                 "test_testbed.py", "test_contract.py", "test_conformance.py",
+                 "test_cli.py", "test_indexer.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
