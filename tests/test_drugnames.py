@@ -2,6 +2,9 @@
 the dictionary and our vocabulary, one id for every spelling of a drug."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -19,7 +22,7 @@ from search.corpus.vocabulary import Vocabulary, default_vocabulary
 from search.request import SearchRequest
 from search.whoosh.backend import WhooshBackend
 from search.whoosh.indexer import reindex
-from tests.conftest import SEED
+from tests.conftest import ROOT, SEED
 
 
 @pytest.mark.parametrize("title, expected", [
@@ -180,3 +183,21 @@ def test_each_ingredient_s_names_are_stored_once_per_generation(tmp_path):
     body = backend.search(SearchRequest(q="lasix"))
     assert body["results"][0]["drug"] == "furosemide"
     backend.close()
+
+
+def test_a_cold_cache_reads_the_data_file_without_importing_the_package(tmp_path):
+    """The package's import builds fuzzy-match tables we never use (3 s)."""
+    script = ("import json, sys\n"
+              "from search.corpus.drugnames import DICTIONARY_MODULE, load_dictionary\n"
+              "d = load_dictionary()\n"
+              "print(json.dumps([DICTIONARY_MODULE in sys.modules, len(d.canonical_names()),"
+              " d.canonicals('paracetamol')]))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, drugnames.CACHE_ENV: str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    imported, count, paracetamol = json.loads(result.stdout)
+    assert imported is False
+    warm = load_dictionary()  # the run's own, from the cache pytest_configure wrote
+    assert (count, paracetamol) == (len(warm.canonical_names()), warm.canonicals("paracetamol"))
+    assert paracetamol  # a real dictionary, not an empty one
+    assert [p.name for p in tmp_path.iterdir()] == [drugnames.cache_path(tmp_path).name]
