@@ -71,7 +71,7 @@ class Generation:
 
     @cached_property
     def suggester(self) -> Suggester:
-        return Suggester(self.monographs, self.lexicon.vocabulary, self.lexicon.correct)
+        return Suggester(self.monographs, self.lexicon)
 
 
 def load_generation(client: TypesenseClient, name: str, vocabulary: Vocabulary) -> Generation:

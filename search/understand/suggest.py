@@ -1,10 +1,14 @@
 """Search-as-you-type: names that start with what the reader has typed so far.
 
 Drug names, brands, and the conditions and classes present in the index, each findable
-by the start of any of its words ("arth" finds "Rheumatoid arthritis"). One sorted list
-per generation and a binary search: microseconds a keystroke. When the words as typed
-start too few names, a misspelt last word is corrected as the query reader corrects
-drug names ("lipitr" suggests Lipitor), and the names it starts follow.
+by the start of any of its words ("arth" finds "Rheumatoid arthritis"). Brands are every
+brand the generation's names link to a monograph (the drug dictionary's as well as the
+front matter's and our vocabulary's), each leading to the product it names best: on a
+corpus titled "Warfarin Sodium", Coumadin leads there. International names of our
+vocabulary ("paracetamol") are suggested as drugs. One sorted list per generation and a
+binary search: microseconds a keystroke. When the words as typed start too few names, a
+misspelt last word is corrected as the query reader corrects drug names ("lipitr"
+suggests Lipitor), and the names it starts follow.
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ class Suggestion:
 
 
 class Suggester:
-    def __init__(self, monographs: dict[str, dict], vocabulary: Vocabulary,
-                 correct: Callable[[str], str | None] | None = None):
-        self.correct = correct  # a misspelt drug name -> the name meant (Lexicon.correct)
+    def __init__(self, monographs: dict[str, dict], lexicon: Lexicon):
+        self.correct = lexicon.correct  # a misspelt drug name -> the name meant
+        vocabulary = lexicon.vocabulary
         items: set[Suggestion] = set()
         indications, classes = set(), set()
         for slug, entry in monographs.items():
@@ -48,18 +52,27 @@ class Suggester:
                 items.add(Suggestion("brand", f"{brand} ({title})", slug, brand))
             indications.update(value for value, _ in entry.get("indications", ()))
             classes.update(value for value, _ in entry.get("drug_class", ()))
-        titles = {entry.get("title", slug).lower(): (slug, entry.get("title", slug))
-                  for slug, entry in monographs.items()}
-        for brand, generic in vocabulary.brands.items():
-            if generic in titles:
-                slug, title = titles[generic]
-                name = vocabulary.brand_names[brand]
-                items.add(Suggestion("brand", f"{name} ({title})", slug, name))
+        spelt_alike: set[str] = set()  # "zyrtec-d" is also known as "zyrtec d": one
+        for key in sorted(lexicon.drugs, key=lambda k: "-" not in k):
+            name = lexicon.drugs[key]
+            if name.kind == "synonym" and key not in vocabulary.aliases:
+                continue  # the dictionary's synonyms are mostly foreign spellings
+            if name.kind not in ("brand", "synonym") or key.replace("-", " ") in spelt_alike:
+                continue
+            spelt_alike.add(key.replace("-", " "))
+            products = lexicon.products_named(key)
+            if not products:
+                continue
+            slug = products[0]
+            title = monographs.get(slug, {}).get("title", slug)
+            shown = _spelt(key, vocabulary)
+            kind = "brand" if name.kind == "brand" else "drug"
+            items.add(Suggestion(kind, f"{shown} ({title})", slug, shown))
         for kind, slugs, known in (("condition", indications, vocabulary.conditions),
                                    ("class", classes, vocabulary.classes)):
             for slug in slugs:
                 entry = known.get(slug)
-                for name in (entry.label, *entry.lay_terms) if entry else ():
+                for name in (entry.label, *entry.synonyms, *entry.lay_terms) if entry else ():
                     label = entry.label if name == entry.label else f"{name} ({entry.label})"
                     items.add(Suggestion(kind, label, slug, name))
         entries = []
@@ -101,6 +114,12 @@ class Suggester:
             if len(result) >= limit:
                 break
         return result
+
+
+def _spelt(key: str, vocabulary: Vocabulary) -> str:
+    """A drug name as its maker spells it, else with capital initials ("coumadin")."""
+    return vocabulary.brand_names.get(key) or " ".join(word[:1].upper() + word[1:]
+                                                       for word in key.split())
 
 
 def zero_result_suggestions(lexicon: Lexicon, title: Callable[[str], str], text: str,

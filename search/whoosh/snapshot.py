@@ -104,7 +104,7 @@ class Snapshot:
 
     @cached_property
     def suggester(self) -> Suggester:
-        return Suggester(self.monographs, default_vocabulary(), self.lexicon.correct)
+        return Suggester(self.monographs, self.lexicon)
 
     @cached_property
     def spelling(self) -> NameIndex:
