@@ -97,6 +97,30 @@ def hostile(request, tmp_path_factory):
     backend.close()
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def salt_titles(request, tmp_path_factory):
+    """Both backends over monographs titled as real corpora title them, with their salt,
+    and no brands in their front matter: only the linked names know Coumadin or
+    Ventolin."""
+    server = request.getfixturevalue("typesense_server") if request.param == "typesense" \
+        else None
+    folder = tmp_path_factory.mktemp(f"salt-titles-{request.param}")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for source, title in (("warfarin", "Warfarin Sodium"), ("albuterol", "Albuterol Sulfate"),
+                          ("metformin", "Metformin")):
+        text = (CORPUS / f"{source}.md").read_text()
+        text = re.sub(r"(?m)^brands: .*\n", "", text)
+        text = re.sub(r"(?m)^title: .*$", f"title: {title}", text, count=1)
+        text = re.sub(r"(?m)^# .*$", f"# {title}", text, count=1)
+        assert "brands:" not in text
+        (corpus / f"{title.lower().replace(' ', '-')}.md").write_text(text)
+    backend, app = _open(request.param, corpus, folder, server, "salt-titles")
+    yield Engine(request.param, backend, app.test_client())
+    app.extensions["monosearch"].close()
+    backend.close()
+
+
 @pytest.fixture(scope="module")
 def documents():
     return plain_sections(CORPUS)
@@ -364,6 +388,20 @@ def test_holdout_consumer_questions(engine):
     assert holdout["queries"] >= 100 and holdout["zero_result_rate"] == 0.0
     for metric, floor in HOLDOUT_FLOORS.items():
         assert holdout[metric] >= floor, (metric, holdout[metric], holdout["misses"])
+
+
+@pytest.mark.parametrize("typed, label, slug", [
+    ("coumadin", "Coumadin (Warfarin Sodium)", "warfarin-sodium"),  # our vocabulary's
+    ("coumdin", "Coumadin (Warfarin Sodium)", "warfarin-sodium"),  # misspelt
+    ("ventolin", "Ventolin (Albuterol Sulfate)", "albuterol-sulfate"),  # the dictionary's
+    ("proventl", "Proventil (Albuterol Sulfate)", "albuterol-sulfate"),
+    ("salbut", "Salbutamol (Albuterol Sulfate)", "albuterol-sulfate"),  # international
+])
+def test_brands_linked_at_reindex_are_suggested_with_their_product(salt_titles, typed,
+                                                                   label, slug):
+    body = salt_titles.web.get(f"/api/suggest?q={typed}").get_json()
+    assert (label, slug) in [(s["label"], s["value"]) for s in body["suggestions"]], body
+    assert salt_titles.web.get(f"/drug/{slug}").status_code == 200  # a page that exists
 
 
 # -- errors ---------------------------------------------------------------------------------------

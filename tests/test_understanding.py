@@ -1,15 +1,12 @@
 """Query understanding on the bundled corpus: every rewrite is visible and undoable."""
 
 import json
-import re
 
 import pytest
 
 from search.corpus.parsing import iter_corpus
 from search.corpus.vocabulary import DATA_DIR
 from search.request import SearchRequest
-from search.whoosh.backend import WhooshBackend
-from search.whoosh.indexer import reindex
 from tests.conftest import ROOT
 
 
@@ -242,37 +239,3 @@ def test_suggest_api(client):
     for bad in ["limit=0", "limit=21", "limit=x", "q=" + "a" * 101]:
         response = client.get(f"/api/suggest?{bad}")
         assert response.status_code == 400 and response.is_json
-
-
-@pytest.fixture(scope="module")
-def salt_titles(tmp_path_factory):
-    """Monographs titled as real corpora title them, with their salt, and no brands in
-    their front matter: only the linked names know Coumadin or Ventolin."""
-    base = tmp_path_factory.mktemp("salt-titles")
-    (base / "corpus").mkdir()
-    for source, title in (("warfarin", "Warfarin Sodium"), ("albuterol", "Albuterol Sulfate"),
-                          ("metformin", "Metformin")):
-        text = (ROOT / "corpus" / f"{source}.md").read_text()
-        text = re.sub(r"(?m)^brands: .*\n", "", text)
-        text = re.sub(r"(?m)^title: .*$", f"title: {title}", text, count=1)
-        text = re.sub(r"(?m)^# .*$", f"# {title}", text, count=1)
-        assert "brands:" not in text
-        (base / "corpus" / f"{title.lower().replace(' ', '-')}.md").write_text(text)
-    reindex(base / "corpus", base / "index")
-    backend = WhooshBackend(base / "index")
-    yield backend
-    backend.close()
-
-
-@pytest.mark.parametrize("typed, label, slug", [
-    ("coumadin", "Coumadin (Warfarin Sodium)", "warfarin-sodium"),  # our vocabulary's
-    ("coumdin", "Coumadin (Warfarin Sodium)", "warfarin-sodium"),  # misspelt
-    ("ventolin", "Ventolin (Albuterol Sulfate)", "albuterol-sulfate"),  # the dictionary's
-    ("proventl", "Proventil (Albuterol Sulfate)", "albuterol-sulfate"),
-    ("salbut", "Salbutamol (Albuterol Sulfate)", "albuterol-sulfate"),
-])
-def test_brands_linked_at_reindex_are_suggested_with_their_product(salt_titles, typed,
-                                                                   label, slug):
-    suggestions = salt_titles.suggest(typed, 10)["suggestions"]
-    assert (label, slug) in [(s["label"], s["value"]) for s in suggestions], suggestions
-    assert salt_titles.monograph(slug) is not None  # it leads to a page that exists
