@@ -111,6 +111,7 @@ MIN_JOINED_CHARS = 5
 MIN_SPLIT_PART_CHARS = 3  # "level iracetam", not "succ er"
 _WHAT_DOES_RE = re.compile(r"\bwhat does (?:\S+ ){1,4}do$")
 _FOR_WORDS = frozenset({"for", "treat", "treats", "treating", "against"})
+MAX_FOR_GAP = 2  # words between "for" and the condition it names
 
 
 @dataclass
@@ -352,7 +353,7 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
             slug = lexicon.conditions[phrase]
             label = lexicon.vocabulary.conditions[slug].label
             plan.rewrite("synonym", typed(start, size), label.lower())
-            plan.asks_use |= start > 0 and tokens[start - 1] in _FOR_WORDS
+            plan.asks_use |= _after_for(tokens, start, lexicon)
             if slug not in plan.conditions:
                 plan.conditions.append(slug)
             for member in lexicon.families.get(slug, [])[1:]:
@@ -372,6 +373,18 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
             continue
         return size
     return 0
+
+
+def _after_for(tokens: list[str], start: int, lexicon: Lexicon) -> bool:
+    """Does a "for" lead to the condition at ``start``: "finasteride for hair loss", and
+    with a word or two between that name no drug ("amoxicillin for a tooth infection",
+    "for my sinus infection")?"""
+    for before in range(start - 1, max(-1, start - 1 - MAX_FOR_GAP - 1), -1):
+        if tokens[before] in _FOR_WORDS:
+            return True
+        if tokens[before] in lexicon.drugs or tokens[before] in INTENTS:
+            return False
+    return False
 
 
 def _drug_overlaps(tokens: list[str], start: int, size: int, lexicon: Lexicon) -> bool:
