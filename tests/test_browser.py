@@ -247,6 +247,7 @@ def test_the_search_page_works_without_javascript(browser, live_server, client):
     page.wait_for_url(re.compile(r"q=coumadin"), wait_until="load")
     page.wait_for_selector(".hit")
     sync_api.expect(page.locator(".facet").first).to_be_visible()  # shown without JS
+    assert page.locator("#filters-hint").is_hidden()  # boxes wait for "Apply filters"
     more = page.locator(".facet .more-values > summary")
     if more.count():
         more.first.click()  # "Show all" is a <details>: no script needed
@@ -325,6 +326,33 @@ def test_axe_is_able_to_find_violations(audited, corpus_server):
     ids = {v["id"] for v in axe_violations(page)}
     assert {"page-has-heading-one", "label"} <= ids, ids
     page.close()
+
+
+@pytest.mark.parametrize("hidden_value", [False, True])  # one of the first 8, or behind "Show all"
+def test_a_facet_ticked_from_the_keyboard_keeps_the_focus(page, corpus_server, hidden_value):
+    """Ticking a box applies it at once (the hint says so beforehand, WCAG 3.2.2), and
+    the new page gives the focus back to that box, not to the search box."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(corpus_server.url + "/?q=dose")
+    hint = page.locator("#filters-hint")
+    assert hint.is_visible() and "tick" in hint.inner_text()
+    assert page.locator(".facets").get_attribute("aria-describedby") == "filters-hint"
+    drug = ".facet[data-facet=drug]"
+    if hidden_value:
+        page.locator(f"{drug} .more-values > summary").press("Enter")
+    box = page.locator(f"{drug} .more-values input" if hidden_value
+                       else f"{drug} > .bucket input").last
+    value = box.get_attribute("value")
+    box.focus()
+    box.press("Space")
+    page.wait_for_url(re.compile(f"drug={value}"), wait_until="load")
+    focused = page.evaluate("[document.activeElement.name, document.activeElement.value,"
+                            " document.activeElement.checked]")
+    assert focused == ["drug", value, True]
+    total = page.request.get(f"{corpus_server.url}/api/search?q=dose&drug={value}").json()
+    assert page.inner_text(".summary").startswith(f"{total['total']} matching section")
+    page.reload()  # kept for one page load only: then autofocus is the box's again
+    assert page.evaluate("document.activeElement.id") == "q"
 
 
 def test_keyboard_focus_is_visible_and_the_skip_link_leads_to_the_results(page,

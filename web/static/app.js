@@ -8,21 +8,57 @@ const KINDS = { drug: "Drug", brand: "Brand", condition: "Condition", class: "Dr
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("search-form");
   if (!form) return;
-  // Ticking a facet box applies it at once instead of waiting for "Apply filters".
+  // Ticking a facet box applies it at once instead of waiting for "Apply filters" (the
+  // hint above the boxes says so), and the box keeps the focus on the page that follows.
   form.querySelectorAll(".facet input[type=checkbox]").forEach((box) => {
-    box.addEventListener("change", () => form.requestSubmit());
+    box.addEventListener("change", () => {
+      remember(box.name + "=" + box.value);
+      form.requestSubmit();
+    });
   });
   const apply = form.querySelector("button.apply");
   if (apply) apply.hidden = true;
+  const hint = document.getElementById("filters-hint");
+  if (hint) hint.hidden = false;
   // Wide screens show the filters as a sidebar (CSS does it too, where supported).
   const filters = document.getElementById("filters");
   if (filters && window.matchMedia("(min-width: 700px)").matches) filters.open = true;
+  refocusFacet(form);
 
   const box = document.getElementById("q");
   const list = document.getElementById("q-suggestions");
   const status = document.getElementById("q-status");
   if (box && list) combobox(box, list, status);
 });
+
+// The facet box ticked on the previous page, kept for one page load only.
+const FOCUS_KEY = "monosearch-facet-focus";
+
+function remember(value) {
+  try {
+    sessionStorage.setItem(FOCUS_KEY, value);
+  } catch (error) {
+    // Storage refused (private mode): the box simply loses the focus.
+  }
+}
+
+function refocusFacet(form) {
+  let wanted = null;
+  try {
+    wanted = sessionStorage.getItem(FOCUS_KEY);
+    sessionStorage.removeItem(FOCUS_KEY);
+  } catch (error) {
+    return;
+  }
+  if (!wanted) return;
+  const box = Array.from(form.querySelectorAll(".facet input[type=checkbox]"))
+    .find((input) => input.name + "=" + input.value === wanted);
+  if (!box) return;
+  for (let open = box.closest("details"); open; open = open.parentElement.closest("details")) {
+    open.open = true; // "Show all" and, on a phone, the filters themselves
+  }
+  box.focus(); // before autofocus runs, which then leaves the focus where it is
+}
 
 // Where choosing a suggestion leads: a drug's page, or the facet it names.
 function target(item) {
