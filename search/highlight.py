@@ -9,6 +9,7 @@ magnitude cheaper for the same marks. Backend-neutral: the stemmer is an argumen
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from itertools import takewhile
 
@@ -20,6 +21,7 @@ FRAGMENT_LEAD = 50  # characters of context kept before the first match of a fra
 TOP_FRAGMENTS = 2
 MAX_MATCHES = 300  # matches considered for fragments: plenty, and bounded on huge sections
 ELLIPSIS = " … "
+_LINE_BREAK_RE = re.compile(r"([.!?:;,…])?[ \t]*\n\s*")
 
 
 
@@ -93,12 +95,21 @@ def _render(text: str, start: int, end: int, matches: list[tuple[int, int, str]]
         out.append(f"<mark>{html.escape(text[m_start:m_end], quote=True)}</mark>")
         cursor = m_end
     out.append(html.escape(text[cursor:end], quote=True))
-    return " ".join("".join(out).split())
+    return one_line("".join(out))
+
+
+def one_line(text: str) -> str:
+    """Lines joined into one: a line that ends without punctuation is a list item or a
+    table row ("Nausea", "Headache"), kept apart from the next by a middle dot instead
+    of running on ("Nausea Headache")."""
+    text = _LINE_BREAK_RE.sub(lambda m: f"{m.group(1)} " if m.group(1) else " · ",
+                              text.strip())
+    return " ".join(text.split())
 
 
 def leading_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """Escaped start of a section, cut at a word boundary."""
-    flat = " ".join(text.split())
+    flat = one_line(text)
     if len(flat) > limit:
         flat = flat[:limit].rsplit(" ", 1)[0] + " …"
     return html.escape(flat, quote=True)

@@ -339,6 +339,16 @@ def test_snippets_are_escaped_with_mark_only(hostile, q):
             assert re.sub(r"</?mark>", "", hit["snippet"]).count("<") == 0, hit["snippet"]
 
 
+def test_list_items_in_snippets_stay_apart(engine):
+    """The seed lists its side effects a line each ("Nausea (RA and alopecia areata)",
+    "Headache (alopecia areata)"): a snippet keeps them apart, not run on."""
+    body = engine.backend.search(SearchRequest(q="nausea", literal=True,
+                                               drug=("baricitinib",)))
+    hit = next(h for h in body["results"] if h["section"] == "side-effects")
+    assert "Nausea (RA and alopecia areata) · Headache (alopecia areata)" in \
+        re.sub(r"</?mark>", "", hit["snippet"])
+
+
 def test_marks_wrap_the_query_words(hostile):
     body = hostile.backend.search(SearchRequest(q="alertword", literal=True))
     assert body["results"]
