@@ -412,6 +412,10 @@ def test_brands_linked_at_reindex_are_suggested_with_their_product(salt_titles, 
     body = salt_titles.web.get(f"/api/suggest?q={typed}").get_json()
     assert (label, slug) in [(s["label"], s["value"]) for s in body["suggestions"]], body
     assert salt_titles.web.get(f"/drug/{slug}").status_code == 200  # a page that exists
+    # One of two names spelt alike for one product ("Coumadin", "Coumadine").
+    names = [(s["value"], s["query"].lower()) for s in body["suggestions"]]
+    assert not [(a, b) for value, a in names for other, b in names if value == other
+                and b.startswith(a) and 0 < len(b) - len(a) <= 2], names
 
 
 # -- errors ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ MAX_SUGGESTIONS = 20
 MAX_ZERO_RESULT_SUGGESTIONS = 5  # what to try instead, when a search finds nothing
 # Lower sorts first among equally good matches: what a reader most likely wants.
 KIND_ORDER = {"drug": 0, "brand": 1, "condition": 2, "class": 3}
+MAX_SUFFIX_CHARS = 2  # "coumadine" is "coumadin" spelt another way, "advil pm" is not
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,7 @@ class Suggester:
                 items.add(Suggestion("brand", f"{brand} ({title})", slug, brand))
             indications.update(value for value, _ in entry.get("indications", ()))
             classes.update(value for value, _ in entry.get("drug_class", ()))
-        spelt_alike: set[str] = set()  # "zyrtec-d" is also known as "zyrtec d": one
-        for key in sorted(lexicon.drugs, key=lambda k: "-" not in k):
-            name = lexicon.drugs[key]
-            if name.kind == "synonym" and key not in vocabulary.aliases:
-                continue  # the dictionary's synonyms are mostly foreign spellings
-            if name.kind not in ("brand", "synonym") or key.replace("-", " ") in spelt_alike:
-                continue
-            spelt_alike.add(key.replace("-", " "))
-            products = lexicon.products_named(key)
-            if not products:
-                continue
-            slug = products[0]
-            title = monographs.get(slug, {}).get("title", slug)
-            shown = _spelt(key, vocabulary)
-            kind = "brand" if name.kind == "brand" else "drug"
-            items.add(Suggestion(kind, f"{shown} ({title})", slug, shown))
+        items.update(_linked_names(monographs, lexicon))
         for kind, slugs, known in (("condition", indications, vocabulary.conditions),
                                    ("class", classes, vocabulary.classes)):
             for slug in slugs:
@@ -114,6 +100,36 @@ class Suggester:
             if len(result) >= limit:
                 break
         return result
+
+
+def _linked_names(monographs: dict[str, dict], lexicon: Lexicon) -> list[Suggestion]:
+    """Brands linked at reindex, and our vocabulary's international names, each with
+    the product it names best. One of a pair spelt alike is kept: "zyrtec-d" and "zyrtec
+    d", and for one product "coumadin" and "coumadine" (a longer name at most two
+    letters on)."""
+    vocabulary = lexicon.vocabulary
+    found, kept = [], set()
+    names_of: dict[str, list[str]] = {}  # product -> names suggested for it
+    for key in sorted(lexicon.drugs, key=lambda k: (len(k), "-" not in k, k)):
+        name = lexicon.drugs[key]
+        if name.kind == "synonym" and key not in vocabulary.aliases:
+            continue  # the dictionary's synonyms are mostly foreign spellings
+        if name.kind not in ("brand", "synonym") or key.replace("-", " ") in kept:
+            continue
+        products = lexicon.products_named(key)
+        if not products:
+            continue
+        slug = products[0]
+        if any(key.startswith(shorter) and len(key) - len(shorter) <= MAX_SUFFIX_CHARS
+               for shorter in names_of.get(slug, ())):
+            continue
+        kept.add(key.replace("-", " "))
+        names_of.setdefault(slug, []).append(key)
+        title = monographs.get(slug, {}).get("title", slug)
+        shown = _spelt(key, vocabulary)
+        kind = "brand" if name.kind == "brand" else "drug"
+        found.append(Suggestion(kind, f"{shown} ({title})", slug, shown))
+    return found
 
 
 def _spelt(key: str, vocabulary: Vocabulary) -> str:
