@@ -141,6 +141,7 @@ def test_class_facet_filters_by_drug_class(corpus_backend):
     # "for" a condition the drug is not labelled for, words between: still "what for"
     ("ibuprofen for a tooth infection", "ibuprofen#usage"),
     ("metformin diarrhea", "metformin#side-effects"),  # no "for": a side effect
+    ("a few beers on warfarin", "warfarin#precautions"),  # an intent word in the plural
 ])
 def test_section_intent_ranks_that_section_first_without_filtering(corpus_backend, q,
                                                                      expected):

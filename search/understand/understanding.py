@@ -360,19 +360,29 @@ def _match_phrase(tokens: list[str], start: int, lexicon: Lexicon, plan: QueryPl
                 if member not in plan.related_conditions:
                     plan.related_conditions.append(member)
             _add_text(plan, phrase, phrase_key(label))
-        elif phrase in INTENTS:
-            if phrase in _MECHANISM_WORDS and not _asks_how(tokens[:start]):
+        elif (intent := _intent_phrase(phrase)) is not None:
+            if intent in _MECHANISM_WORDS and not _asks_how(tokens[:start]):
                 return 1  # "sleepy at work": not a question about the mechanism
-            plan.rewrite("intent", typed(start, size), INTENTS[phrase][0])
-            for kind in INTENTS[phrase]:
+            plan.rewrite("intent", typed(start, size), INTENTS[intent][0])
+            for kind in INTENTS[intent]:
                 if kind not in plan.intents:
                     plan.intents.append(kind)
-            if phrase not in _INTENT_ONLY:
+            if intent not in _INTENT_ONLY:
                 plan.ranking_words.extend(phrase.split())
         else:
             continue
         return size
     return 0
+
+
+def _intent_phrase(phrase: str) -> str | None:
+    """The INTENTS phrase a phrase is, its last word in the plural too ("a few beers",
+    "any drinks"); None if none."""
+    if phrase in INTENTS:
+        return phrase
+    if phrase.endswith("s") and phrase[:-1] in INTENTS:
+        return phrase[:-1]
+    return None
 
 
 def _after_for(tokens: list[str], start: int, lexicon: Lexicon) -> bool:
