@@ -107,14 +107,20 @@ def salt_titles(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"salt-titles-{request.param}")
     corpus = folder / "corpus"
     corpus.mkdir()
-    for source, title in (("warfarin", "Warfarin Sodium"), ("albuterol", "Albuterol Sulfate"),
-                          ("metformin", "Metformin")):
+    for source, title, slug in (
+            ("warfarin", "Warfarin Sodium", "warfarin-sodium"),
+            ("albuterol", "Albuterol Sulfate", "albuterol-sulfate"),
+            ("metformin", "Metformin", "metformin"),
+            # One text under two routes: only the brand's route tells them apart.
+            ("fluticasone-salmeterol", "Fluticasone (Nasal)", "fluticasone-nasal"),
+            ("fluticasone-salmeterol", "Fluticasone (Oral Inhalation)",
+             "fluticasone-oral-inhalation")):
         text = (CORPUS / f"{source}.md").read_text()
         text = re.sub(r"(?m)^brands: .*\n", "", text)
         text = re.sub(r"(?m)^title: .*$", f"title: {title}", text, count=1)
         text = re.sub(r"(?m)^# .*$", f"# {title}", text, count=1)
         assert "brands:" not in text
-        (corpus / f"{title.lower().replace(' ', '-')}.md").write_text(text)
+        (corpus / f"{slug}.md").write_text(text)
     backend, app = _open(request.param, corpus, folder, server, "salt-titles")
     yield Engine(request.param, backend, app.test_client())
     app.extensions["monosearch"].close()
@@ -406,6 +412,8 @@ def test_holdout_consumer_questions(engine):
     ("ventolin", "Ventolin (Albuterol Sulfate)", "albuterol-sulfate"),  # the dictionary's
     ("proventl", "Proventil (Albuterol Sulfate)", "albuterol-sulfate"),
     ("salbut", "Salbutamol (Albuterol Sulfate)", "albuterol-sulfate"),  # international
+    ("flonase", "Flonase (Fluticasone (Nasal))", "fluticasone-nasal"),  # the brand's route
+    ("flovent", "Flovent HFA (Fluticasone (Oral Inhalation))", "fluticasone-oral-inhalation"),
 ])
 def test_brands_linked_at_reindex_are_suggested_with_their_product(salt_titles, typed,
                                                                    label, slug):
@@ -416,6 +424,19 @@ def test_brands_linked_at_reindex_are_suggested_with_their_product(salt_titles, 
     names = [(s["value"], s["query"].lower()) for s in body["suggestions"]]
     assert not [(a, b) for value, a in names for other, b in names if value == other
                 and b.startswith(a) and 0 < len(b) - len(a) <= 2], names
+
+
+
+@pytest.mark.parametrize("q, slug", [
+    ("flonase side effects", "fluticasone-nasal"), ("flovent diskus dose",
+                                                    "fluticasone-oral-inhalation"),
+    ("fluticasone nasal spray dose", "fluticasone-nasal"),  # the route typed, as before
+])
+def test_a_brand_s_route_picks_the_monograph_of_that_route(salt_titles, q, slug):
+    """Both monographs hold the same text: only the route the vocabulary gives the brand
+    (or the words typed) can put one first."""
+    body = salt_titles.backend.search(SearchRequest(q=q, group="none"))
+    assert body["results"][0]["drug"] == slug, [h["id"] for h in body["results"][:3]]
 
 
 # -- errors ---------------------------------------------------------------------------------------

@@ -87,10 +87,15 @@ class Vocabulary:
     def __init__(self, conditions: list[Condition], brands: dict[str, str] | None = None,
                  aliases: dict[str, str] | None = None,
                  classes: list[DrugClass] | None = None,
-                 product_names: dict[str, list[str]] | None = None):
+                 product_names: dict[str, list[str]] | None = None,
+                 brand_routes: dict[str, str] | None = None):
         self.conditions = {c.slug: c for c in conditions}
         self.brands = {b.lower(): g for b, g in (brands or {}).items()}  # brand -> generic
         self.brand_names = {b.lower(): b for b in (brands or {})}  # as spelt by the maker
+        # brand -> the qualifier group (route or form) all its products have: "nasal".
+        # Keyed with spaces for hyphens: "retin-a" is also typed "retin a".
+        self.brand_routes = {b.lower().replace("-", " "): r
+                             for b, r in (brand_routes or {}).items()}
         self.aliases = {a.lower(): g for a, g in (aliases or {}).items()}
         self._brands_of: dict[str, list[str]] = {}
         for brand, generic in self.brands.items():
@@ -234,6 +239,8 @@ def load_vocabulary(folder: Path | None = None) -> Vocabulary:
                  for item in classes.get("classes", [])],
         product_names={item["name"]: item["matches"]
                        for item in brands.get("product_names", [])},
+        brand_routes={item["brand"]: item["route"] for item in brands.get("brands", [])
+                      if "route" in item},
     )
 
 

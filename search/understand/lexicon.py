@@ -196,13 +196,20 @@ class Lexicon:
                                               name[0] != word[0],
                                               abs(len(name) - len(word)), name))
 
+    def routes_of(self, phrase: str) -> set[str]:
+        """The route or form group a brand's products all have ({"nasal"} for Flonase),
+        as the vocabulary says; empty for any other name."""
+        route = self.vocabulary.brand_routes.get(phrase_key(phrase).replace("-", " "))
+        return {route} if route else set()
+
     def products_named(self, phrase: str) -> list[str]:
-        """The products a drug phrase names, best first (empty for unknown phrases)."""
+        """The products a drug phrase names, best first (empty for unknown phrases); a
+        brand's route picks among its generic's variants."""
         name = self.drugs.get(phrase_key(phrase))
         if name is None or not name.in_corpus:
             return []
         roles = self.rank_products([(frozenset(name.ingredients), frozenset(name.products))],
-                                   set())
+                                   self.routes_of(phrase))
         order = {NAMED: 0, PRIMARY: 1, VARIANT: 2, COMBINED: 3}
         return sorted(roles, key=lambda slug: (order[roles[slug][0]], slug))
 

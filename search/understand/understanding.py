@@ -421,6 +421,7 @@ def _add_drug(plan: QueryPlan, lexicon: Lexicon, phrase: str, typed: str) -> Non
     name = lexicon.drugs[phrase]
     if name.kind in ("brand", "synonym"):
         plan.rewrite(name.kind, typed, name.generic)
+    plan.qualifiers |= lexicon.routes_of(phrase)  # "flonase": the nasal fluticasone
     if name.in_corpus:
         plan.ingredients += [i for i in sorted(name.ingredients) if i not in plan.ingredients]
         plan.products += [p for p in sorted(name.products) if p not in plan.products]
