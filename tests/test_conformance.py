@@ -72,40 +72,37 @@ def _open(name: str, corpus: Path, folder: Path, server, collection: str):
     return TypesenseBackend(server.url, server.api_key, collection), app
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def engine(request, tmp_path_factory):
+def _engine(request, tmp_path_factory, collection: str, fill=None):
+    """An Engine on the backend ``request.param`` names, over ``corpus/`` or over the
+    corpus ``fill(folder)`` writes; closed after its module."""
     server = request.getfixturevalue("typesense_server") if request.param == "typesense" \
         else None
-    folder = tmp_path_factory.mktemp(f"conformance-{request.param}")
-    backend, app = _open(request.param, CORPUS, folder, server, "conformance")
+    folder = tmp_path_factory.mktemp(f"{collection}-{request.param}")
+    corpus = CORPUS
+    if fill is not None:
+        corpus = folder / "corpus"
+        fill(corpus)
+    backend, app = _open(request.param, corpus, folder, server, collection)
     yield Engine(request.param, backend, app.test_client())
     app.extensions["monosearch"].close()
     backend.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request, tmp_path_factory):
+    yield from _engine(request, tmp_path_factory, "conformance")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def hostile(request, tmp_path_factory):
     """Both backends over tests/data/xss, monographs full of markup."""
-    server = request.getfixturevalue("typesense_server") if request.param == "typesense" \
-        else None
-    folder = tmp_path_factory.mktemp(f"hostile-{request.param}")
-    corpus = folder / "corpus"
-    shutil.copytree(DATA / "xss", corpus)
-    backend, app = _open(request.param, corpus, folder, server, "hostile")
-    yield Engine(request.param, backend, app.test_client())
-    app.extensions["monosearch"].close()
-    backend.close()
+    yield from _engine(request, tmp_path_factory, "hostile",
+                       lambda corpus: shutil.copytree(DATA / "xss", corpus))
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def salt_titles(request, tmp_path_factory):
-    """Both backends over monographs titled as real corpora title them, with their salt,
-    and no brands in their front matter: only the linked names know Coumadin or
-    Ventolin."""
-    server = request.getfixturevalue("typesense_server") if request.param == "typesense" \
-        else None
-    folder = tmp_path_factory.mktemp(f"salt-titles-{request.param}")
-    corpus = folder / "corpus"
+def _salt_titled(corpus: Path) -> None:
+    """Monographs titled as real corpora title them, with their salt, and no brands in
+    their front matter: only the linked names know Coumadin or Ventolin."""
     corpus.mkdir()
     for source, title, slug in (
             ("warfarin", "Warfarin Sodium", "warfarin-sodium"),
@@ -121,10 +118,12 @@ def salt_titles(request, tmp_path_factory):
         text = re.sub(r"(?m)^# .*$", f"# {title}", text, count=1)
         assert "brands:" not in text
         (corpus / f"{slug}.md").write_text(text)
-    backend, app = _open(request.param, corpus, folder, server, "salt-titles")
-    yield Engine(request.param, backend, app.test_client())
-    app.extensions["monosearch"].close()
-    backend.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def salt_titles(request, tmp_path_factory):
+    """Both backends over salt-titled monographs (see _salt_titled)."""
+    yield from _engine(request, tmp_path_factory, "salt-titles", _salt_titled)
 
 
 @pytest.fixture(scope="module")
