@@ -389,7 +389,7 @@ def _after_for(tokens: list[str], start: int, lexicon: Lexicon) -> bool:
     """Does a "for" lead to the condition at ``start``: "finasteride for hair loss", and
     with a word or two between that name no drug ("amoxicillin for a tooth infection",
     "for my sinus infection")?"""
-    for before in range(start - 1, max(-1, start - 1 - MAX_FOR_GAP - 1), -1):
+    for before in reversed(range(max(0, start - MAX_FOR_GAP - 1), start)):
         if tokens[before] in _FOR_WORDS:
             return True
         if tokens[before] in lexicon.drugs or tokens[before] in INTENTS:
